@@ -79,14 +79,22 @@ int	db_key_revoke(struct db *db, const char *key_id, uint32_t version,
 int	db_key_get(struct db *db, const char *key_id, uint32_t version,
 	    int64_t now, struct fw_key *out);
 
-/* Record a nonce durably (group commit).  DB_OK or DB_DUPLICATE. */
+/*
+ * Record a nonce durably (group commit).  DB_OK or DB_DUPLICATE;
+ * DB_INVALID for a malformed key id or nonce or a timestamp more than
+ * window + 60 s away from the writer's clock; DB_ERROR on I/O failure
+ * and always when the database was opened without a writer.
+ */
 int	db_nonce_record(struct db *db, const char *key_id, const char *nonce,
 	    int64_t timestamp);
 
 /* Number of live nonce rows, over every partition. */
 int	db_nonce_count(struct db *db, long *out);
 
-/* Note a use of key_id/version (batched; cheap). */
+/*
+ * Note a use of key_id/version (batched into the writer's next
+ * transaction, at most a second later; cheap).  Ignored without a writer.
+ */
 void	db_key_touch(struct db *db, const char *key_id, uint32_t version,
 	    int64_t now);
 
@@ -101,7 +109,10 @@ struct db_key_info {
 	int64_t		last_used_at;	/* 0 = never */
 };
 
-/* Call fn for each key version, ordered by key id and version. */
+/*
+ * Call fn for each key version, ordered by key id and version.  fn must
+ * not call db_* functions (it runs holding a pooled connection).
+ */
 int	db_key_list(struct db *db, int64_t now,
 	    void (*fn)(const struct db_key_info *row, void *arg), void *arg);
 
@@ -109,7 +120,7 @@ int	db_key_list(struct db *db, int64_t now,
 int	db_audit(struct db *db, int64_t now, const char *admin_key_id,
 	    const char *action, const char *target, const char *request_id);
 
-/* Call fn for the newest `limit` audit rows, newest first. */
+/* Call fn for the newest `limit` audit rows, newest first (fn as above). */
 struct db_audit_row {
 	int64_t		 time;
 	const char	*admin_key_id;

@@ -201,6 +201,7 @@ struct fw_config {
 	unsigned	 max_connections;
 	unsigned	 handshake_timeout_ms;
 	unsigned	 idle_timeout_ms;
+	unsigned	 request_timeout_ms;	/* to receive one request */
 	int		 dev;		/* debugging detail in 401 bodies */
 	const struct fw_store *store;
 };

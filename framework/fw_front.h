@@ -58,6 +58,17 @@ unsigned	fw_front_port(const struct fw_front *fe);
 int		fw_front_peer(struct fw_front *fe, unsigned backend_port,
 		    char *out, size_t outlen);
 
+/*
+ * Stop relaying client bytes to the backend connection whose local port
+ * is `backend_port` and shut down its write side, so that civetweb sees
+ * the end of the request stream at once (it would otherwise read and
+ * discard an unread body).  What civetweb has written or still writes
+ * reaches the client; then the client connection is closed.  Used after
+ * an error reply that left a body unread.  Thread-safe; no-op when the
+ * port is unknown.
+ */
+void		fw_front_finish(struct fw_front *fe, unsigned backend_port);
+
 /* Stop the loops, close every connection, free.  Safe on NULL. */
 void		fw_front_stop(struct fw_front *fe);
 

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * app_keys.c - `apiserver keys VERB`: provisioning on the data directory,
+ * offline or while the server runs (sqlite locking keeps both safe), and
+ * `apiserver cert`.  A new secret goes to stdout once, never to a log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "db.h"
+
+struct keys_opts {
+	struct app_data_opts	 data;
+	const char		*role;
+	const char		*grace;
+	const char		*args[2];
+	int			 nargs;
+};
+
+static void
+keys_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: apiserver keys create ID [--role client|admin]\n"
+	    "       apiserver keys list\n"
+	    "       apiserver keys rotate ID [--grace SECONDS]\n"
+	    "       apiserver keys revoke ID [VERSION]\n"
+	    "common flags: --data-dir DIR (./var), --master-key-file FILE\n"
+	    "create and rotate print the new credential (key_id=, version=,\n"
+	    "secret=) on stdout; keep it: it is shown once.\n");
+}
+
+/* Parse flags after the verb.  0 ok, 1 help shown, -1 bad. */
+static int
+keys_parse(struct keys_opts *o, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--help") == 0) {
+			keys_usage(stdout);
+			return 1;
+		}
+		if (strcmp(argv[i], "--data-dir") == 0)
+			dst = &o->data.data_dir;
+		else if (strcmp(argv[i], "--master-key-file") == 0)
+			dst = &o->data.master_key_file;
+		else if (strcmp(argv[i], "--role") == 0)
+			dst = &o->role;
+		else if (strcmp(argv[i], "--grace") == 0)
+			dst = &o->grace;
+		if (dst != NULL) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "apiserver keys: %s needs a "
+				    "value\n", argv[i]);
+				return -1;
+			}
+			*dst = argv[++i];
+		} else if (argv[i][0] == '-' ||
+		    o->nargs >= (int)(sizeof(o->args) / sizeof(o->args[0]))) {
+			fprintf(stderr, "apiserver keys: unexpected '%s'\n",
+			    argv[i]);
+			return -1;
+		} else {
+			o->args[o->nargs++] = argv[i];
+		}
+	}
+	return 0;
+}
+
+static int
+key_id_arg(const struct keys_opts *o)
+{
+	if (o->nargs < 1 || fw_parse_key_id(o->args[0]) != 0) {
+		fprintf(stderr, "apiserver keys: a key id is 1-64 of "
+		    "A-Za-z0-9._-\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+keys_create(struct db *db, const struct keys_opts *o)
+{
+	struct app_credential c;
+	enum fw_role role = fw_role_parse(o->role ? o->role : "client");
+	int rc;
+
+	if (key_id_arg(o) != 0 || o->nargs != 1 || role == FW_ROLE_NONE) {
+		if (role == FW_ROLE_NONE)
+			fprintf(stderr, "apiserver keys: --role is client or "
+			    "admin\n");
+		return APP_EXIT_USAGE;
+	}
+	memset(&c, 0, sizeof(c));
+	snprintf(c.key_id, sizeof(c.key_id), "%s", o->args[0]);
+	c.version = 1;
+	rc = db_key_create(db, c.key_id, role, (int64_t)time(NULL),
+	    c.secret);
+	if (rc != DB_OK) {
+		fprintf(stderr, "apiserver keys: cannot create %s: %s\n",
+		    c.key_id, db_strerror(rc));
+		return APP_EXIT_FAIL;
+	}
+	db_audit(db, (int64_t)time(NULL), "cli", "key.create", c.key_id, "-");
+	app_credential_print(&c);
+	fw_wipe(&c, sizeof(c));
+	return APP_EXIT_OK;
+}
+
+static int
+keys_rotate(struct db *db, const struct keys_opts *o)
+{
+	unsigned long long grace = APP_DEFAULT_GRACE;
+	struct app_credential c;
+	int64_t until;
+	int rc;
+
+	if (key_id_arg(o) != 0 || o->nargs != 1)
+		return APP_EXIT_USAGE;
+	if (o->grace != NULL &&
+	    app_parse_uint(o->grace, 0, APP_MAX_GRACE, &grace) != 0) {
+		fprintf(stderr, "apiserver keys: --grace wants seconds from 0 "
+		    "to %d\n", APP_MAX_GRACE);
+		return APP_EXIT_USAGE;
+	}
+	memset(&c, 0, sizeof(c));
+	snprintf(c.key_id, sizeof(c.key_id), "%s", o->args[0]);
+	rc = db_key_rotate(db, c.key_id, (int64_t)grace, (int64_t)time(NULL),
+	    &c.version, &until, c.secret);
+	if (rc != DB_OK) {
+		fprintf(stderr, "apiserver keys: cannot rotate %s: %s\n",
+		    c.key_id, db_strerror(rc));
+		return APP_EXIT_FAIL;
+	}
+	db_audit(db, (int64_t)time(NULL), "cli", "key.rotate", c.key_id, "-");
+	app_credential_print(&c);
+	fprintf(stderr, "older versions stay valid until %lld\n",
+	    (long long)until);
+	fw_wipe(&c, sizeof(c));
+	return APP_EXIT_OK;
+}
+
+static int
+keys_revoke(struct db *db, const struct keys_opts *o)
+{
+	unsigned long long v = 0;
+	int rc;
+
+	if (key_id_arg(o) != 0)
+		return APP_EXIT_USAGE;
+	if (o->nargs == 2 &&
+	    app_parse_uint(o->args[1], 1, FW_KEY_VERSION_MAX, &v) != 0) {
+		fprintf(stderr, "apiserver keys: VERSION is a positive "
+		    "number\n");
+		return APP_EXIT_USAGE;
+	}
+	rc = db_key_revoke(db, o->args[0], (uint32_t)v, (int64_t)time(NULL));
+	if (rc != DB_OK) {
+		fprintf(stderr, "apiserver keys: cannot revoke %s: %s\n",
+		    o->args[0], db_strerror(rc));
+		return APP_EXIT_FAIL;
+	}
+	db_audit(db, (int64_t)time(NULL), "cli", "key.revoke", o->args[0],
+	    "-");
+	fprintf(stderr, "revoked %s %s\n", o->args[0],
+	    v ? o->args[1] : "(every version)");
+	return APP_EXIT_OK;
+}
+
+static void
+list_print(const struct db_key_info *r, void *arg)
+{
+	(void)arg;
+	printf("%-24s %-6s v%-4u %-8s created=%lld valid_until=%lld "
+	    "last_used=%lld\n", r->key_id, fw_role_name(r->role), r->version,
+	    r->state, (long long)r->created_at, (long long)r->valid_until,
+	    (long long)r->last_used_at);
+}
+
+static int
+keys_list(struct db *db, const struct keys_opts *o)
+{
+	if (o->nargs != 0)
+		return APP_EXIT_USAGE;
+	if (db_key_list(db, (int64_t)time(NULL), list_print, NULL) != DB_OK) {
+		fprintf(stderr, "apiserver keys: cannot list keys\n");
+		return APP_EXIT_FAIL;
+	}
+	return APP_EXIT_OK;
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(struct db *, const struct keys_opts *);
+} keys_verbs[] = {
+	{ "create", keys_create },
+	{ "list", keys_list },
+	{ "rotate", keys_rotate },
+	{ "revoke", keys_revoke },
+};
+
+int
+app_cmd_keys(int argc, char **argv)
+{
+	struct keys_opts o;
+	struct db *db = NULL;
+	size_t i;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.data.data_dir = APP_DEFAULT_DATA_DIR;
+	o.data.synchronous_full = 1;
+	o.data.window = 300;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		keys_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? APP_EXIT_USAGE : APP_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(keys_verbs) / sizeof(keys_verbs[0]); i++)
+		if (strcmp(argv[1], keys_verbs[i].name) == 0)
+			break;
+	if (i == sizeof(keys_verbs) / sizeof(keys_verbs[0])) {
+		fprintf(stderr, "apiserver keys: unknown verb '%s'\n",
+		    argv[1]);
+		keys_usage(stderr);
+		return APP_EXIT_USAGE;
+	}
+	if ((rc = keys_parse(&o, argc - 2, argv + 2)) != 0)
+		return rc > 0 ? APP_EXIT_OK : APP_EXIT_USAGE;
+	if (app_db_open(&o.data, &db) != 0)
+		return APP_EXIT_FAIL;
+	rc = keys_verbs[i].fn(db, &o);
+	if (rc == APP_EXIT_USAGE)
+		keys_usage(stderr);
+	db_close(db);
+	return rc;
+}
+
+int
+app_cmd_cert(int argc, char **argv)
+{
+	const char *dir = "certs", *names[16];
+	char fp[128], err[256];
+	size_t n = 0;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			printf("usage: apiserver cert [--out DIR] [--name "
+			    "NAME]...\nMakes DIR/cert.pem and DIR/key.pem "
+			    "(ECDSA P-256, self-signed; default names "
+			    "localhost and 127.0.0.1).\n");
+			return APP_EXIT_OK;
+		}
+		if (i + 1 >= argc || (strcmp(argv[i], "--out") != 0 &&
+		    strcmp(argv[i], "--name") != 0)) {
+			fprintf(stderr, "apiserver cert: unexpected '%s' (see "
+			    "--help)\n", argv[i]);
+			return APP_EXIT_USAGE;
+		}
+		if (strcmp(argv[i], "--out") == 0) {
+			dir = argv[++i];
+		} else if (n < sizeof(names) / sizeof(names[0])) {
+			names[n++] = argv[++i];
+		} else {
+			fprintf(stderr, "apiserver cert: at most 16 names\n");
+			return APP_EXIT_USAGE;
+		}
+	}
+	if (n == 0) {
+		names[n++] = "localhost";
+		names[n++] = "127.0.0.1";
+	}
+	if (fw_cert_generate(dir, names, n, 825, fp, sizeof(fp), err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "apiserver cert: %s\n", err);
+		return APP_EXIT_FAIL;
+	}
+	printf("%s/cert.pem\n%s/key.pem\nSHA-256 fingerprint %s\n", dir, dir,
+	    fp);
+	return APP_EXIT_OK;
+}
