@@ -12,7 +12,7 @@ PYTHON	:= /usr/bin/python3
 
 DEPS_BUILD := gcc make pkg-config libcivetweb-dev libbearssl-dev \
 	libsqlite3-dev libjansson-dev
-DEPS_TEST := python3 curl openssl sqlite3 nodejs
+DEPS_TEST := python3 curl openssl sqlite3 nodejs shellcheck
 DEPS_BENCH := wrk nginx-light python3-flask gunicorn
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -38,7 +38,9 @@ LIB_OBJ	:= $(FW_OBJ) $(DB_OBJ) $(filter-out $(BUILD)/app/main.o,$(APP_OBJ))
 
 BIN	?= apiserver
 UNIT	:= $(BUILD)/unit-tests
-SHARED	?= ../shared
+# The independently computed vectors (read-only, beside the clone when
+# present) and our own superset in docs/.
+SHARED_VECTORS := $(wildcard ../shared/vectors/v1-signing.json)
 
 .PHONY: all deps run test unit integration test-sanitize bench clean format
 
@@ -73,7 +75,8 @@ run: deps $(BIN)
 	./$(BIN)
 
 unit: $(UNIT)
-	$(UNIT) $(SHARED)/vectors/v1-signing.json
+	$(UNIT) docs/v1-vectors.json
+	$(if $(SHARED_VECTORS),$(UNIT) $(SHARED_VECTORS) sign_vectors)
 
 integration: $(BIN)
 	$(PYTHON) tests/run.py --bin ./$(BIN)

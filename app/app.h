@@ -18,7 +18,8 @@ struct db;
 enum app_exit {
 	APP_EXIT_OK = 0,
 	APP_EXIT_FAIL = 1,	/* runtime failure: message on stderr */
-	APP_EXIT_USAGE = 2	/* bad flags or arguments */
+	APP_EXIT_USAGE = 2,	/* bad flags or arguments */
+	APP_EXIT_HTTP = 22	/* call: the server answered >= 400 */
 };
 
 #define APP_DEFAULT_DATA_DIR	"var"

@@ -561,7 +561,7 @@ call_run(const struct client_opts *o, const struct request *r,
 		goto fail;
 	fflush(stdout);
 	fprintf(stderr, "HTTP %d\n", status);
-	rc = status >= 400 ? APP_CLIENT_EXIT_HTTP : APP_EXIT_OK;
+	rc = status >= 400 ? APP_EXIT_HTTP : APP_EXIT_OK;
 	goto out;
 fail:
 	fflush(stdout);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 
 /* Exit status of `call` when the server answered 400 or above (as curl). */
-#define APP_CLIENT_EXIT_HTTP	22
 
 #define APP_CLIENT_BODY_MAX	(64ul << 20)	/* request body, bytes */
 #define APP_CLIENT_TARGET_MAX	8192		/* path and query */

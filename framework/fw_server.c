@@ -554,6 +554,17 @@ serve(struct fw_request *req)
 	}
 }
 
+/* 1 if civetweb will close after this request: say so in the reply. */
+static int
+client_wants_close(const struct mg_request_info *ri)
+{
+	const char *v;
+
+	if (header_count(ri, "Connection", &v) == 0)
+		return strcmp(ri->http_version, "1.1") != 0;
+	return strcasestr(v, "keep-alive") == NULL;
+}
+
 static int
 begin_request(struct mg_connection *conn)
 {
@@ -578,6 +589,7 @@ begin_request(struct mg_connection *conn)
 		return 1;
 	}
 	req.query = ri->query_string != NULL ? ri->query_string : "";
+	req.must_close = client_wants_close(ri);
 
 	serve(&req);
 	access_log(&req);

@@ -34,10 +34,13 @@ def load_modules():
 
 
 def check_logs_hold_no_secret():
+    """No secret or signature in any log; no sanitizer report either."""
     for path in lib.LOGS:
         if not os.path.exists(path):
             continue
         text = open(path, errors="replace").read()
+        for alarm in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert alarm not in text, "%s in %s" % (alarm, path)
         for s in lib.SECRETS:
             assert s not in text, "a secret or signature appears in %s" % path
 
