@@ -50,6 +50,8 @@ static const struct flag serve_flags[] = {
 	    "seconds of allowed clock skew, each way (300)" },
 	{ "--max-body", FLAG_UINT, 1, 64ULL << 20,
 	    "largest request body in bytes (1048576)" },
+	{ "--max-header", FLAG_UINT, 1024, 1048576,
+	    "largest request line and headers in bytes (16384)" },
 	{ "--threads", FLAG_UINT, 2, 1024, "HTTP worker threads (32)" },
 	{ "--tls-threads", FLAG_UINT, 0, 256,
 	    "TLS event loops, 0 = one per core (0)" },
@@ -83,6 +85,7 @@ serve_usage(FILE *f)
 	for (i = 0; i < sizeof(serve_flags) / sizeof(serve_flags[0]); i++)
 		fprintf(f, "  %-20s %s\n", serve_flags[i].name,
 		    serve_flags[i].help);
+	fprintf(f, "\nOther verbs: keys, cert, call, sign (`apiserver help`).\n");
 }
 
 /* Store one parsed flag into o.  0 ok, -1 on a bad value. */
@@ -104,6 +107,8 @@ serve_set(struct serve_opts *o, const char *name, const char *sval,
 		o->fw.window = (unsigned)v;
 	else if (strcmp(name, "--max-body") == 0)
 		o->fw.max_body = (size_t)v;
+	else if (strcmp(name, "--max-header") == 0)
+		o->fw.max_header = (unsigned)v;
 	else if (strcmp(name, "--threads") == 0)
 		o->fw.threads = (unsigned)v;
 	else if (strcmp(name, "--tls-threads") == 0)

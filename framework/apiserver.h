@@ -196,6 +196,7 @@ struct fw_config {
 	const char	*key_file;	/* PEM private key (EC or RSA) */
 	unsigned	 window;	/* seconds of allowed clock skew */
 	size_t		 max_body;	/* bytes */
+	unsigned	 max_header;	/* bytes of request line + headers */
 	unsigned	 threads;	/* civetweb worker threads */
 	unsigned	 tls_threads;	/* front-end event loops, 0 = cores */
 	unsigned	 max_connections;

@@ -22,6 +22,7 @@
 #include <bearssl.h>
 
 #include "apiserver.h"
+#include "fw_err.h"
 #include "fw_der.h"
 
 #define CERT_NAMES_MAX		32
@@ -63,22 +64,6 @@ struct cert_input {
 	const unsigned char	*pub;		/* uncompressed point */
 	size_t			 publen;
 };
-
-static void
-cert_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-cert_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* 1 if s is a DNS name we put in a certificate (letters, digits, -.*). */
 static int
@@ -262,13 +247,13 @@ cert_write_file(const char *dir, const char *name, mode_t mode,
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path)) {
-		cert_err(err, errlen, "directory name too long");
+		fw_errf(err, errlen, "directory name too long");
 		return -1;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    mode);
 	if (fd < 0 || fchmod(fd, mode) != 0) {
-		cert_err(err, errlen, "%s: %s", path, strerror(errno));
+		fw_errf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -280,14 +265,14 @@ cert_write_file(const char *dir, const char *name, mode_t mode,
 			continue;
 		}
 		if (n <= 0) {
-			cert_err(err, errlen, "%s: %s", path,
+			fw_errf(err, errlen, "%s: %s", path,
 			    n < 0 ? strerror(errno) : "short write");
 			close(fd);
 			return -1;
 		}
 	}
 	if (fsync(fd) != 0 || close(fd) != 0) {
-		cert_err(err, errlen, "%s: %s", path, strerror(errno));
+		fw_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -305,7 +290,7 @@ cert_write_pem(const char *dir, const char *name, mode_t mode,
 
 	plen = br_pem_encode(NULL, der, len, banner, BR_PEM_LINE64);
 	if ((pem = malloc(plen + 1)) == NULL) {
-		cert_err(err, errlen, "out of memory");
+		fw_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	br_pem_encode(pem, der, len, banner, BR_PEM_LINE64);
@@ -323,19 +308,19 @@ cert_check_args(const char *dir, const char *const *names, size_t nnames,
 	size_t i;
 
 	if (dir == NULL || *dir == '\0') {
-		cert_err(err, errlen, "no directory given");
+		fw_errf(err, errlen, "no directory given");
 		return -1;
 	}
 	if (names == NULL || nnames == 0 || nnames > CERT_NAMES_MAX) {
-		cert_err(err, errlen, "need 1..%d names", CERT_NAMES_MAX);
+		fw_errf(err, errlen, "need 1..%d names", CERT_NAMES_MAX);
 		return -1;
 	}
 	if (days == 0 || days > CERT_DAYS_MAX) {
-		cert_err(err, errlen, "days must be 1..%d", CERT_DAYS_MAX);
+		fw_errf(err, errlen, "days must be 1..%d", CERT_DAYS_MAX);
 		return -1;
 	}
 	if (fplen < CERT_FP_LEN) {
-		cert_err(err, errlen, "fingerprint buffer too small");
+		fw_errf(err, errlen, "fingerprint buffer too small");
 		return -1;
 	}
 	for (i = 0; i < nnames; i++) {
@@ -343,18 +328,18 @@ cert_check_args(const char *dir, const char *const *names, size_t nnames,
 		    (inet_pton(AF_INET, names[i], ip) != 1 &&
 		    inet_pton(AF_INET6, names[i], ip) != 1 &&
 		    !cert_dns_ok(names[i]))) {
-			cert_err(err, errlen, "name %zu is not a DNS name or "
+			fw_errf(err, errlen, "name %zu is not a DNS name or "
 			    "IP address", i + 1);
 			return -1;
 		}
 	}
 	if (strlen(names[0]) > CERT_CN_MAX) {
-		cert_err(err, errlen, "first name longer than %d (it is the "
+		fw_errf(err, errlen, "first name longer than %d (it is the "
 		    "CN)", CERT_CN_MAX);
 		return -1;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		cert_err(err, errlen, "%s: %s", dir, strerror(errno));
+		fw_errf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -374,12 +359,12 @@ cert_keygen(br_ec_private_key *sk, unsigned char *kbuf,
 	br_hmac_drbg_init(&rng, &br_sha256_vtable, NULL, 0);
 	seeder = br_prng_seeder_system(NULL);
 	if (seeder == 0 || !seeder(&rng.vtable)) {
-		cert_err(err, errlen, "no system random source");
+		fw_errf(err, errlen, "no system random source");
 		goto out;
 	}
 	if (br_ec_keygen(&rng.vtable, ec, sk, kbuf, BR_EC_secp256r1) == 0 ||
 	    br_ec_compute_pub(ec, pk, pbuf, sk) == 0) {
-		cert_err(err, errlen, "key generation failed");
+		fw_errf(err, errlen, "key generation failed");
 		goto out;
 	}
 	br_hmac_drbg_generate(&rng, serial, CERT_SERIAL_LEN);
@@ -465,13 +450,13 @@ fw_cert_generate(const char *dir, const char *const *names, size_t nnames,
 	in.pub = pk.q;
 	in.publen = pk.qlen;
 	if ((derlen = cert_build(der, sizeof(der), &in, &sk)) == 0) {
-		cert_err(err, errlen, "cannot encode or sign the "
+		fw_errf(err, errlen, "cannot encode or sign the "
 		    "certificate (too many or too long names?)");
 		goto out;
 	}
 	p8len = br_encode_ec_pkcs8_der(NULL, &sk, &pk);
 	if (p8len == 0 || (p8 = malloc(p8len)) == NULL) {
-		cert_err(err, errlen, "cannot encode the key");
+		fw_errf(err, errlen, "cannot encode the key");
 		goto out;
 	}
 	br_encode_ec_pkcs8_der(p8, &sk, &pk);

@@ -37,6 +37,7 @@
 #include <bearssl.h>
 
 #include "apiserver.h"
+#include "fw_err.h"
 #include "fw_front.h"
 #include "fw_peers.h"
 #include "fw_tls_creds.h"
@@ -295,22 +296,6 @@ front_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-front_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-front_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static void
@@ -1579,7 +1564,7 @@ front_listen(struct fw_front *fe, const char *listen_on, char *err,
 
 	colon = listen_on != NULL ? strrchr(listen_on, ':') : NULL;
 	if (colon == NULL || colon[1] == '\0') {
-		front_err(err, errlen, "listen address must be ADDR:PORT");
+		fw_errf(err, errlen, "listen address must be ADDR:PORT");
 		return -1;
 	}
 	h = listen_on;
@@ -1589,7 +1574,7 @@ front_listen(struct fw_front *fe, const char *listen_on, char *err,
 		hlen -= 2;
 	}
 	if (hlen == 0 || hlen >= sizeof(host)) {
-		front_err(err, errlen, "listen address must be ADDR:PORT");
+		fw_errf(err, errlen, "listen address must be ADDR:PORT");
 		return -1;
 	}
 	memcpy(host, h, hlen);
@@ -1599,7 +1584,7 @@ front_listen(struct fw_front *fe, const char *listen_on, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
 	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		front_err(err, errlen, "listen address %s: %s", listen_on,
+		fw_errf(err, errlen, "listen address %s: %s", listen_on,
 		    gai_strerror(r));
 		return -1;
 	}
@@ -1610,7 +1595,7 @@ front_listen(struct fw_front *fe, const char *listen_on, char *err,
 	    sizeof(one)) != 0 ||
 	    bind(fe->lfd, res->ai_addr, res->ai_addrlen) != 0 ||
 	    listen(fe->lfd, SOMAXCONN) != 0) {
-		front_err(err, errlen, "listen on %s: %s", listen_on,
+		fw_errf(err, errlen, "listen on %s: %s", listen_on,
 		    strerror(errno));
 		freeaddrinfo(res);
 		return -1;
@@ -1618,7 +1603,7 @@ front_listen(struct fw_front *fe, const char *listen_on, char *err,
 	freeaddrinfo(res);
 	len = sizeof(ss);
 	if (getsockname(fe->lfd, (struct sockaddr *)&ss, &len) != 0) {
-		front_err(err, errlen, "getsockname: %s", strerror(errno));
+		fw_errf(err, errlen, "getsockname: %s", strerror(errno));
 		return -1;
 	}
 	if (ss.ss_family == AF_INET6)
@@ -1662,7 +1647,7 @@ loop_init(struct fw_front *fe, struct loop *lp, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
-	front_err(err, errlen, "event loop: %s", strerror(errno));
+	fw_errf(err, errlen, "event loop: %s", strerror(errno));
 	return -1;
 }
 
@@ -1687,7 +1672,7 @@ front_config(struct fw_front *fe, const struct fw_front_config *cfg,
 	long ncpu;
 
 	if (cfg->backend_port == 0 || cfg->backend_slots == 0) {
-		front_err(err, errlen, "front end needs backend_port and "
+		fw_errf(err, errlen, "front end needs backend_port and "
 		    "backend_slots");
 		return -1;
 	}
@@ -1724,7 +1709,7 @@ fw_front_start(const struct fw_front_config *cfg, struct fw_front **out,
 
 	*out = NULL;
 	if ((fe = calloc(1, sizeof(*fe))) == NULL) {
-		front_err(err, errlen, "out of memory");
+		fw_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	fe->lfd = -1;
@@ -1738,20 +1723,20 @@ fw_front_start(const struct fw_front_config *cfg, struct fw_front **out,
 			goto fail;
 		front_impl_resolve(&fe->impl, fe->creds.key_type);
 		if (front_cache_init(&fe->cache) != 0) {
-			front_err(err, errlen, "out of memory");
+			fw_errf(err, errlen, "out of memory");
 			goto fail;
 		}
 		fe->cache_ok = 1;
 	}
 	fe->finish_req = calloc(FRONT_PORTS, sizeof(*fe->finish_req));
 	if (fe->finish_req == NULL || (fe->peers = fw_peers_new()) == NULL) {
-		front_err(err, errlen, "out of memory");
+		fw_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (front_listen(fe, cfg->listen, err, errlen) != 0)
 		goto fail;
 	if ((fe->loops = calloc(fe->nloops, sizeof(*fe->loops))) == NULL) {
-		front_err(err, errlen, "out of memory");
+		fw_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (i = 0; i < fe->nloops; i++)
@@ -1760,7 +1745,7 @@ fw_front_start(const struct fw_front_config *cfg, struct fw_front **out,
 	for (i = 0; i < fe->nloops; i++) {
 		if (pthread_create(&fe->loops[i].tid, NULL, loop_main,
 		    &fe->loops[i]) != 0) {
-			front_err(err, errlen, "cannot start event loop");
+			fw_errf(err, errlen, "cannot start event loop");
 			goto fail;
 		}
 		fe->loops[i].started = 1;

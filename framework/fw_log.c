@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "apiserver.h"
+#include "fw_err.h"
 
 static enum fw_log_level log_level = FW_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,4 +84,16 @@ fw_log_escape(char *out, size_t outlen, const char *in, size_t inlen)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+void
+fw_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

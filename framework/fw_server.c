@@ -93,6 +93,7 @@ fw_config_defaults(struct fw_config *cfg)
 	cfg->listen = "127.0.0.1:8443";
 	cfg->window = 300;
 	cfg->max_body = 1024 * 1024;
+	cfg->max_header = 16384;
 	cfg->threads = 32;
 	cfg->tls_threads = 0;
 	cfg->max_connections = 4096;
@@ -660,9 +661,9 @@ fw_server_new(const struct fw_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	if (cfg->threads < 2 || cfg->window == 0 || cfg->max_body == 0 ||
-	    cfg->request_timeout_ms == 0) {
+	    cfg->request_timeout_ms == 0 || cfg->max_header < 1024) {
 		snprintf(err, errlen, "threads must be >= 2; window, max body "
-		    "and request timeout > 0");
+		    "and request timeout > 0; max header >= 1024");
 		return NULL;
 	}
 	if (cfg->store == NULL || cfg->store->key_get == NULL ||
@@ -702,7 +703,7 @@ start_civetweb(struct fw_server *srv, char *err, size_t errlen)
 {
 	struct mg_callbacks cb;
 	struct mg_server_port ports[2];
-	char threads[16], request_ms[16];
+	char threads[16], request_ms[16], max_header[16];
 	const char *options[] = {
 		"listening_ports", "127.0.0.1:0",
 		"num_threads", threads,
@@ -711,12 +712,13 @@ start_civetweb(struct fw_server *srv, char *err, size_t errlen)
 		"keep_alive_timeout_ms", "10000",
 		"request_timeout_ms", request_ms,
 		"tcp_nodelay", "1",
-		"max_request_size", "16384",
+		"max_request_size", max_header,
 		"enable_directory_listing", "no",
 		NULL
 	};
 
 	snprintf(threads, sizeof(threads), "%u", srv->cfg.threads);
+	snprintf(max_header, sizeof(max_header), "%u", srv->cfg.max_header);
 	snprintf(request_ms, sizeof(request_ms), "%u",
 	    srv->cfg.request_timeout_ms);
 	memset(&cb, 0, sizeof(cb));

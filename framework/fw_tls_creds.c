@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fw_err.h"
 #include "fw_tls_creds.h"
 
 #define CREDS_FILE_MAX	(1024 * 1024)	/* bytes of a PEM file we read */
@@ -33,22 +34,6 @@ struct creds_buf {
 /* What one PEM object is handed to. */
 typedef int (*creds_object_fn)(void *arg, const char *name,
     const unsigned char *der, size_t len, char *err, size_t errlen);
-
-static void
-creds_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-creds_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void
 creds_buf_put(void *ctx, const void *src, size_t len)
@@ -104,23 +89,23 @@ creds_read_file(const char *path, const char *what, unsigned char **data,
 	int fd;
 
 	if (path == NULL || *path == '\0') {
-		creds_err(err, errlen, "%s file not configured", what);
+		fw_errf(err, errlen, "%s file not configured", what);
 		return -1;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		creds_err(err, errlen, "%s file %s: %s", what, path,
+		fw_errf(err, errlen, "%s file %s: %s", what, path,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size <= 0 || st.st_size > CREDS_FILE_MAX) {
-		creds_err(err, errlen, "%s file %s: not a regular file of "
+		fw_errf(err, errlen, "%s file %s: not a regular file of "
 		    "1..%d bytes", what, path, CREDS_FILE_MAX);
 		close(fd);
 		return -1;
 	}
 	if ((buf = malloc((size_t)st.st_size + 2)) == NULL) {
-		creds_err(err, errlen, "%s file %s: out of memory", what,
+		fw_errf(err, errlen, "%s file %s: out of memory", what,
 		    path);
 		close(fd);
 		return -1;
@@ -136,7 +121,7 @@ creds_read_file(const char *path, const char *what, unsigned char **data,
 	}
 	close(fd);
 	if (off != (size_t)st.st_size) {
-		creds_err(err, errlen, "%s file %s: short read", what, path);
+		fw_errf(err, errlen, "%s file %s: short read", what, path);
 		explicit_bzero(buf, (size_t)st.st_size + 2);
 		free(buf);
 		return -1;
@@ -183,7 +168,7 @@ creds_pem_each(const unsigned char *data, size_t len, const char *what,
 		case BR_PEM_END_OBJ:
 			inobj = 0;
 			if (der.oom) {
-				creds_err(err, errlen, "%s file %s: out of "
+				fw_errf(err, errlen, "%s file %s: out of "
 				    "memory", what, path);
 				goto out;
 			}
@@ -193,7 +178,7 @@ creds_pem_each(const unsigned char *data, size_t len, const char *what,
 			count++;
 			break;
 		case BR_PEM_ERROR:
-			creds_err(err, errlen, "%s file %s: malformed PEM",
+			fw_errf(err, errlen, "%s file %s: malformed PEM",
 			    what, path);
 			goto out;
 		default:
@@ -201,7 +186,7 @@ creds_pem_each(const unsigned char *data, size_t len, const char *what,
 		}
 	}
 	if (inobj) {
-		creds_err(err, errlen, "%s file %s: unterminated PEM object",
+		fw_errf(err, errlen, "%s file %s: unterminated PEM object",
 		    what, path);
 		goto out;
 	}
@@ -224,7 +209,7 @@ creds_add_cert(void *arg, const char *name, const unsigned char *der,
 	    strcmp(name, "X509 CERTIFICATE") != 0)
 		return 0;	/* other objects are skipped */
 	if (c->chain_len >= CREDS_CHAIN_MAX) {
-		creds_err(err, errlen, "more than %d certificates in chain",
+		fw_errf(err, errlen, "more than %d certificates in chain",
 		    CREDS_CHAIN_MAX);
 		return -1;
 	}
@@ -239,7 +224,7 @@ creds_add_cert(void *arg, const char *name, const unsigned char *der,
 	xc->data_len = len;
 	return 0;
 oom:
-	creds_err(err, errlen, "out of memory");
+	fw_errf(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -305,17 +290,17 @@ creds_add_key(void *arg, const char *name, const unsigned char *der,
 	    strcmp(name, "RSA PRIVATE KEY") != 0)
 		return 0;
 	if (c->key_mem != NULL) {
-		creds_err(err, errlen, "more than one private key");
+		fw_errf(err, errlen, "more than one private key");
 		return -1;
 	}
 	br_skey_decoder_init(&dc);
 	br_skey_decoder_push(&dc, der, len);
 	rc = -1;
 	if ((e = br_skey_decoder_last_error(&dc)) != 0) {
-		creds_err(err, errlen, "cannot decode private key (BearSSL "
+		fw_errf(err, errlen, "cannot decode private key (BearSSL "
 		    "error %d; encrypted keys are not supported)", e);
 	} else if (creds_keep_key(c, &dc) != 0) {
-		creds_err(err, errlen, "out of memory");
+		fw_errf(err, errlen, "out of memory");
 	} else {
 		rc = 0;
 	}
@@ -340,7 +325,7 @@ creds_check_match(struct fw_tls_creds *c, char *err, size_t errlen)
 	br_x509_decoder_push(&xd, c->chain[0].data, c->chain[0].data_len);
 	pk = br_x509_decoder_get_pkey(&xd);
 	if (pk == NULL) {
-		creds_err(err, errlen, "cannot decode leaf certificate "
+		fw_errf(err, errlen, "cannot decode leaf certificate "
 		    "(BearSSL error %d)", br_x509_decoder_last_error(&xd));
 		return -1;
 	}
@@ -365,7 +350,7 @@ creds_check_match(struct fw_tls_creds *c, char *err, size_t errlen)
 	}
 	explicit_bzero(pub, sizeof(pub));
 	if (!ok) {
-		creds_err(err, errlen, "private key does not match the "
+		fw_errf(err, errlen, "private key does not match the "
 		    "leaf certificate");
 		return -1;
 	}
@@ -391,7 +376,7 @@ fw_tls_creds_load(struct fw_tls_creds *creds, const char *cert_file,
 	if (n < 0)
 		goto fail;
 	if (creds->chain_len == 0) {
-		creds_err(err, errlen, "certificate file %s: no CERTIFICATE "
+		fw_errf(err, errlen, "certificate file %s: no CERTIFICATE "
 		    "in PEM", cert_file);
 		goto fail;
 	}
@@ -405,7 +390,7 @@ fw_tls_creds_load(struct fw_tls_creds *creds, const char *cert_file,
 	if (n < 0)
 		goto fail;
 	if (creds->key_mem == NULL) {
-		creds_err(err, errlen, "key file %s: no PRIVATE KEY in PEM",
+		fw_errf(err, errlen, "key file %s: no PRIVATE KEY in PEM",
 		    key_file);
 		goto fail;
 	}

@@ -348,3 +348,25 @@ def test_dev_mode_shows_reason_and_canonical():
     assert j["canonical"].startswith("APIHMAC1\nGET\n127.0.0.1:%d\n"
                                      "/api/whoami\nq=1\n" % s.port)
     assert s.stop() == 0
+
+
+def test_header_limit_at_n_and_n_plus_1():
+    s = server()
+    for total, want in ((16384, b"HTTP/1.1 200"), (16385, b"HTTP/1.1 400")):
+        h = s.signed_headers("GET", "/api/whoami")
+        head = b"GET /api/whoami HTTP/1.1\r\n" + b"".join(
+            ("%s: %s\r\n" % kv).encode() for kv in h)
+        pad = total - len(head) - len(b"X-Pad: \r\n\r\n")
+        req = head + b"X-Pad: " + b"a" * pad + b"\r\n\r\n"
+        assert len(req) == total
+        out = s.raw(req)
+        assert out.startswith(want), (total, out[:80])
+        assert b"civetweb" not in out.lower()
+
+
+def test_nonce_length_limits_at_n_and_n_plus_1():
+    s = server()
+    for n, want in ((15, 401), (16, 200), (64, 200), (65, 401)):
+        nonce = "N" * (n - 8) + lib.new_nonce()[:8]
+        r = s.call("GET", "/api/whoami", nonce=nonce)
+        assert r.status == want, (n, r)

@@ -20,3 +20,32 @@ def test_readme_worked_example_signature():
     sig = re.search(r"X-API-Signature: ([0-9a-f]{64})", block).group(1)
     want = hmac.new(secret.encode(), canon.encode(), hashlib.sha256)
     assert hmac.compare_digest(sig, want.hexdigest())
+
+
+def quick_start_commands():
+    text = open(README).read()
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        yield block.replace("\\\n", " ")
+
+
+def test_readme_quick_start_commands_work_as_written():
+    import subprocess
+    import lib
+    from lib import Server
+    home = os.path.join(lib.TMP_ROOT, "readme-home")
+    os.makedirs(home)
+    os.symlink(lib.BIN, os.path.join(home, "apiserver"))
+    s = Server("readme", data_dir=os.path.join(home, "var")).start()
+    try:
+        s.admin()       # registers the secret for the log check
+        blocks = list(quick_start_commands())
+        assert len(blocks) == 2, blocks
+        for block in blocks:
+            script = block.replace(":8443", ":%d" % s.port)
+            p = subprocess.run(["sh", "-ec", script], cwd=home,
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, (block, p.stdout, p.stderr)
+            assert '"key_id":"admin"' in p.stdout, (block, p.stdout)
+    finally:
+        s.stop()
