@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fw_front.c - the TLS front end: event loops, BearSSL engines, relay.
+ * fw_front.c - the front end: event loops, accept, backend slots, relay.
  *
  * Owns the public listening socket, every client connection and every
  * loopback connection to civetweb.  Each event-loop thread owns the
@@ -13,7 +13,8 @@
  * Accept model: one shared non-blocking listening socket, registered in
  * every loop's epoll with EPOLLEXCLUSIVE, so the kernel wakes one idle
  * loop per new connection; a loop that is busy with handshake crypto is
- * not picked while it is not waiting.
+ * not picked while it is not waiting.  The TLS engine side lives in
+ * fw_front_tls.c, the plain relay in fw_front_plain.c.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -38,254 +39,16 @@
 
 #include "apiserver.h"
 #include "fw_err.h"
-#include "fw_front.h"
-#include "fw_peers.h"
-#include "fw_tls_creds.h"
+#include "fw_front_int.h"
 
-#define FRONT_LOOPS_MAX		64
-#define FRONT_EVENTS		256	/* epoll events per batch */
-#define FRONT_ACCEPT_BURST	64	/* accepts per listener event */
-#define FRONT_PLAIN_BUF		16384	/* each direction, insecure_http */
-#define FRONT_CACHE_ENTRIES	8192	/* session cache; 100 bytes each */
-#define FRONT_RELEASE_BUSY_MS	20	/* idle backend, others waiting */
-#define FRONT_RELEASE_IDLE_MS	2000	/* idle backend, nobody waiting */
-#define FRONT_DRAIN_MS		1000	/* read-and-discard after close */
-#define FRONT_DRAIN_BYTES	65536
-#define FRONT_FULL_LOG_MS	1000	/* at most one "full" warning */
-#define FRONT_TICK_MAX_MS	1000
-#define FRONT_PORTS		65536
-
-/* Defaults for zero fields of the configuration. */
-#define FRONT_DEF_MAX_CONN	1024
-#define FRONT_DEF_HANDSHAKE_MS	10000
-#define FRONT_DEF_IDLE_MS	60000
-#define FRONT_DEF_QUEUE_MS	5000
-
-static const char front_busy[] =
+const char front_busy[] =
     "HTTP/1.1 503 Service Unavailable\r\n"
     "Content-Type: application/json\r\n"
     "Content-Length: 16\r\n"
     "Connection: close\r\n"
     "\r\n"
     "{\"error\":\"busy\"}";
-
-/* Server order: AES-128-GCM, then ChaCha20, then AES-256-GCM. */
-static const uint16_t front_suites_ec[] = {
-	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-};
-static const uint16_t front_suites_rsa[] = {
-	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
-};
-
-/* ------------------------------------------------------------ lists */
-
-struct link {
-	struct link	*prev;
-	struct link	*next;
-};
-
-#define LINK_OWNER(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
-
-static void
-list_init(struct link *h)
-{
-	h->prev = h;
-	h->next = h;
-}
-
-static int
-list_empty(const struct link *h)
-{
-	return h->next == h;
-}
-
-static int
-list_linked(const struct link *n)
-{
-	return n->next != NULL;
-}
-
-static void
-list_add_tail(struct link *h, struct link *n)
-{
-	n->prev = h->prev;
-	n->next = h;
-	h->prev->next = n;
-	h->prev = n;
-}
-
-static void
-list_del(struct link *n)
-{
-	if (!list_linked(n))
-		return;
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = NULL;
-	n->next = NULL;
-}
-
-/* Move every element of from to the tail of to; from becomes empty. */
-static void
-list_splice(struct link *to, struct link *from)
-{
-	if (list_empty(from))
-		return;
-	from->next->prev = to->prev;
-	to->prev->next = from->next;
-	from->prev->next = to;
-	to->prev = from->prev;
-	list_init(from);
-}
-
-/* ------------------------------------------------------------ types */
-
-enum ep_kind {
-	EP_LISTEN,
-	EP_WAKE,
-	EP_CLIENT,
-	EP_BACKEND
-};
-
-struct conn;
-
-/* What an epoll event points at. */
-struct endpoint {
-	enum ep_kind	 kind;
-	struct conn	*conn;
-};
-
-enum conn_state {
-	CS_HANDSHAKE,	/* TLS handshake running */
-	CS_OPEN,	/* relaying */
-	CS_CLOSING,	/* flushing what is left, then close_notify */
-	CS_DRAIN,	/* write side shut; discarding input briefly */
-	CS_DEAD		/* closed; freed at the end of the batch */
-};
-
-enum be_state {
-	BE_NONE,	/* no backend, no slot */
-	BE_WAITING,	/* in the slot queue */
-	BE_CONNECTING,	/* slot held, connect() in progress */
-	BE_OPEN		/* slot held, connected */
-};
-
-/* One direction's buffer in insecure_http mode: data is p[off..off+len). */
-struct pbuf {
-	unsigned char	*p;
-	size_t		 off;
-	size_t		 len;
-};
-
-struct loop;
-
-struct conn {
-	struct loop		*loop;
-	struct endpoint		 cep;
-	struct endpoint		 bep;
-	int			 cfd;
-	int			 bfd;
-	unsigned		 bport;
-	enum conn_state		 state;
-	enum be_state		 be;
-	unsigned		 c_rd:1, c_wr:1, b_rd:1, b_wr:1;
-	unsigned		 c_eof:1, b_shut:1, unanswered:1;
-	unsigned		 close_called:1;
-	unsigned		 finishing:1;	/* fw_front_finish asked */
-	unsigned		 slot_granted:1;	/* under slot_mu */
-	size_t			 drained;
-	uint64_t		 t_start;
-	uint64_t		 t_active;
-	uint64_t		 t_be_io;
-	uint64_t		 t_wait;
-	uint64_t		 t_drain;
-	struct sockaddr_storage	 peer;
-	br_ssl_server_context	*sc;		/* TLS only */
-	unsigned char		*iobuf;		/* TLS only */
-	struct pbuf		 c2b;		/* plain only */
-	struct pbuf		 b2c;		/* plain only */
-	struct link		 lru;		/* loop->lru, all live conns */
-	struct link		 phase;		/* handshake or drain list */
-	struct link		 wait;		/* loop->waitq */
-	struct link		 gwait;		/* waiters/granted, slot_mu */
-	struct link		 be_link;	/* loop->backends */
-	struct link		 dead;		/* loop->dead */
-};
-
-struct loop {
-	struct fw_front	*fe;
-	pthread_t	 tid;
-	int		 started;
-	int		 ep;
-	int		 wakefd;
-	struct endpoint	 lep;
-	struct endpoint	 wep;
-	struct link	 lru;
-	struct link	 handshake;
-	struct link	 drain;
-	struct link	 waitq;
-	struct link	 backends;
-	struct link	 dead;
-	struct link	 granted;	/* under fe->slot_mu */
-};
-
-/* Every implementation, resolved once at start. */
-struct front_impl {
-	const uint16_t			*suites;
-	size_t				 nsuites;
-	const br_ec_impl		*ec;
-	br_ecdsa_sign			 ecdsa;
-	br_rsa_private			 rsa_priv;
-	br_rsa_pkcs1_sign		 rsa_sign;
-	const br_block_ctr_class	*aes_ctr;
-	br_ghash			 ghash;
-	br_chacha20_run			 chacha;
-	br_poly1305_run			 poly;
-};
-
-/* BearSSL's LRU cache behind a mutex; the vtable must come first. */
-struct front_cache {
-	const br_ssl_session_cache_class	*vtable;
-	pthread_mutex_t				 mu;
-	br_ssl_session_cache_lru		 lru;
-	unsigned char				*mem;
-	size_t					 memlen;
-};
-
-struct fw_front {
-	int			 insecure;
-	uint16_t		 backend_port;
-	unsigned		 max_conn;
-	unsigned		 hs_ms;
-	unsigned		 idle_ms;
-	unsigned		 queue_ms;
-	struct fw_tls_creds	 creds;
-	struct front_impl	 impl;
-	struct front_cache	 cache;
-	int			 cache_ok;
-	struct fw_peers		*peers;
-	int			 lfd;
-	unsigned		 port;
-	struct sockaddr_in	 backend_sa;
-	unsigned		 nloops;
-	struct loop		*loops;
-	atomic_int		 stop;
-	atomic_uint		 nconn;
-	atomic_uint		 nwaiting;
-	atomic_uint_least64_t	 full_log_ms;
-	atomic_uint		 full_dropped;
-	atomic_uchar		*finish_req;	/* by backend port */
-	pthread_mutex_t		 slot_mu;
-	unsigned		 slots_free;	/* under slot_mu */
-	struct link		 waiters;	/* under slot_mu */
-};
-
-static void	conn_pump(struct conn *c, uint64_t now);
+const size_t front_busy_len = sizeof(front_busy) - 1;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -309,7 +72,7 @@ front_wake(struct loop *lp)
 }
 
 /* "ip:port" of the client, for log lines. */
-static const char *
+const char *
 conn_peer_str(const struct conn *c, char *out, size_t outlen)
 {
 	const struct sockaddr_in *s4;
@@ -328,170 +91,6 @@ conn_peer_str(const struct conn *c, char *out, size_t outlen)
 		    (unsigned)ntohs(s4->sin_port));
 	}
 	return out;
-}
-
-static const char *
-front_br_err_name(int e)
-{
-	static const struct {
-		int		 code;
-		const char	*name;
-	} names[] = {
-		{ BR_ERR_OK, "ok" },
-		{ BR_ERR_BAD_PARAM, "bad param" },
-		{ BR_ERR_BAD_STATE, "bad state" },
-		{ BR_ERR_UNSUPPORTED_VERSION, "unsupported version" },
-		{ BR_ERR_BAD_VERSION, "bad version" },
-		{ BR_ERR_BAD_LENGTH, "bad length" },
-		{ BR_ERR_TOO_LARGE, "record too large" },
-		{ BR_ERR_BAD_MAC, "bad mac" },
-		{ BR_ERR_UNKNOWN_TYPE, "unknown record type" },
-		{ BR_ERR_UNEXPECTED, "unexpected message" },
-		{ BR_ERR_BAD_HANDSHAKE, "bad handshake" },
-		{ BR_ERR_BAD_CIPHER_SUITE, "no common cipher suite" },
-		{ BR_ERR_BAD_FRAGLEN, "bad fragment length" },
-		{ BR_ERR_BAD_SECRENEG, "renegotiation refused" },
-		{ BR_ERR_BAD_FINISHED, "bad finished" },
-		{ BR_ERR_LIMIT_EXCEEDED, "limit exceeded" },
-		{ BR_ERR_INVALID_ALGORITHM, "invalid algorithm" },
-		{ BR_ERR_IO, "i/o" }
-	};
-	size_t i;
-
-	if (e >= BR_ERR_SEND_FATAL_ALERT)
-		return "sent fatal alert";
-	if (e >= BR_ERR_RECV_FATAL_ALERT)
-		return "received fatal alert";
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].code == e)
-			return names[i].name;
-	return "other";
-}
-
-/* ------------------------------------------------------ session cache */
-
-static void
-front_cache_save(const br_ssl_session_cache_class **ctx,
-    br_ssl_server_context *sc, const br_ssl_session_parameters *params)
-{
-	struct front_cache *fc = (struct front_cache *)(void *)ctx;
-
-	pthread_mutex_lock(&fc->mu);
-	fc->lru.vtable->save(&fc->lru.vtable, sc, params);
-	pthread_mutex_unlock(&fc->mu);
-}
-
-static int
-front_cache_load(const br_ssl_session_cache_class **ctx,
-    br_ssl_server_context *sc, br_ssl_session_parameters *params)
-{
-	struct front_cache *fc = (struct front_cache *)(void *)ctx;
-	int r;
-
-	pthread_mutex_lock(&fc->mu);
-	r = fc->lru.vtable->load(&fc->lru.vtable, sc, params);
-	pthread_mutex_unlock(&fc->mu);
-	return r;
-}
-
-static const br_ssl_session_cache_class front_cache_class = {
-	sizeof(struct front_cache),
-	front_cache_save,
-	front_cache_load
-};
-
-static int
-front_cache_init(struct front_cache *fc)
-{
-	fc->memlen = (size_t)FRONT_CACHE_ENTRIES * 100u;
-	if ((fc->mem = calloc(1, fc->memlen)) == NULL)
-		return -1;
-	br_ssl_session_cache_lru_init(&fc->lru, fc->mem, fc->memlen);
-	pthread_mutex_init(&fc->mu, NULL);
-	fc->vtable = &front_cache_class;
-	return 0;
-}
-
-static void
-front_cache_free(struct front_cache *fc)
-{
-	if (fc->mem == NULL)
-		return;
-	explicit_bzero(fc->mem, fc->memlen);
-	free(fc->mem);
-	explicit_bzero(&fc->lru, sizeof(fc->lru));
-	pthread_mutex_destroy(&fc->mu);
-	fc->mem = NULL;
-}
-
-/* ------------------------------------------------------------- TLS */
-
-/* Pick every implementation once; some probe the CPU, which is slow. */
-static void
-front_impl_resolve(struct front_impl *im, int key_type)
-{
-	if (key_type == BR_KEYTYPE_EC) {
-		im->suites = front_suites_ec;
-		im->nsuites = sizeof(front_suites_ec) /
-		    sizeof(front_suites_ec[0]);
-	} else {
-		im->suites = front_suites_rsa;
-		im->nsuites = sizeof(front_suites_rsa) /
-		    sizeof(front_suites_rsa[0]);
-	}
-	im->ec = br_ec_get_default();
-	im->ecdsa = br_ecdsa_sign_asn1_get_default();
-	im->rsa_priv = br_rsa_private_get_default();
-	im->rsa_sign = br_rsa_pkcs1_sign_get_default();
-	if ((im->aes_ctr = br_aes_x86ni_ctr_get_vtable()) == NULL)
-		im->aes_ctr = &br_aes_ct64_ctr_vtable;
-	if ((im->ghash = br_ghash_pclmul_get()) == 0)
-		im->ghash = &br_ghash_ctmul64;
-	if ((im->chacha = br_chacha20_sse2_get()) == 0)
-		im->chacha = &br_chacha20_ct_run;
-	if ((im->poly = br_poly1305_ctmulq_get()) == 0)
-		im->poly = &br_poly1305_ctmul_run;
-}
-
-/* Prepare a server context for one connection.  0 ok, -1 on failure. */
-static int
-front_tls_setup(struct fw_front *fe, br_ssl_server_context *sc,
-    unsigned char *iobuf)
-{
-	const struct front_impl *im = &fe->impl;
-	br_ssl_engine_context *eng = &sc->eng;
-
-	br_ssl_server_zero(sc);
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(eng, im->suites, im->nsuites);
-	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
-	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
-	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
-	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_aes_ctr(eng, im->aes_ctr);
-	br_ssl_engine_set_ghash(eng, im->ghash);
-	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable,
-	    &br_sslrec_out_gcm_vtable);
-	br_ssl_engine_set_chacha20(eng, im->chacha);
-	br_ssl_engine_set_poly1305(eng, im->poly);
-	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable,
-	    &br_sslrec_out_chapol_vtable);
-	br_ssl_engine_set_ec(eng, im->ec);
-	if (fe->creds.key_type == BR_KEYTYPE_EC)
-		br_ssl_server_set_single_ec(sc, fe->creds.chain,
-		    fe->creds.chain_len, &fe->creds.ec, BR_KEYTYPE_SIGN,
-		    BR_KEYTYPE_EC, im->ec, im->ecdsa);
-	else
-		br_ssl_server_set_single_rsa(sc, fe->creds.chain,
-		    fe->creds.chain_len, &fe->creds.rsa, BR_KEYTYPE_SIGN,
-		    im->rsa_priv, im->rsa_sign);
-	br_ssl_engine_set_buffer(eng, iobuf, BR_SSL_BUFSIZE_BIDI, 1);
-	br_ssl_server_set_cache(sc, &fe->cache.vtable);
-	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION |
-	    BR_OPT_ENFORCE_SERVER_PREFERENCES);
-	return br_ssl_server_reset(sc) ? 0 : -1;
 }
 
 /* ------------------------------------------------------- connections */
@@ -576,7 +175,7 @@ backend_close(struct conn *c)
 }
 
 /* Close everything now; the memory goes at the end of the batch. */
-static void
+void
 conn_kill(struct conn *c, const char *why)
 {
 	char peer[64];
@@ -616,7 +215,7 @@ conn_free(struct conn *c)
 }
 
 /* Start a graceful close: flush, close_notify, shut down, drain. */
-static void
+void
 conn_finish(struct conn *c)
 {
 	if (c->state == CS_DEAD || c->state == CS_CLOSING ||
@@ -627,7 +226,7 @@ conn_finish(struct conn *c)
 	c->state = CS_CLOSING;
 }
 
-static void
+void
 conn_drain_start(struct conn *c, uint64_t now)
 {
 	shutdown(c->cfd, SHUT_WR);
@@ -639,7 +238,7 @@ conn_drain_start(struct conn *c, uint64_t now)
 }
 
 /* Read and drop what the client still sends, so close() sends no RST. */
-static void
+void
 conn_drain(struct conn *c)
 {
 	unsigned char buf[4096];
@@ -755,7 +354,7 @@ backend_request(struct conn *c, uint64_t now)
  * Move client plaintext to the backend.  Returns bytes taken, 0 when it
  * must wait, -1 when the connection must die.
  */
-static ssize_t
+ssize_t
 relay_to_backend(struct conn *c, const unsigned char *buf, size_t len,
     uint64_t now)
 {
@@ -789,7 +388,7 @@ relay_to_backend(struct conn *c, const unsigned char *buf, size_t len,
  * Read backend bytes into buf.  Returns bytes read; 0 when nothing now;
  * -1 on backend EOF or error (the connection then closes gracefully).
  */
-static ssize_t
+ssize_t
 relay_from_backend(struct conn *c, unsigned char *buf, size_t len,
     uint64_t now)
 {
@@ -817,7 +416,7 @@ relay_from_backend(struct conn *c, unsigned char *buf, size_t len,
 }
 
 /* Client socket I/O: bytes moved, 0 when it would block, -1 dead. */
-static ssize_t
+ssize_t
 client_send(struct conn *c, const unsigned char *buf, size_t len,
     uint64_t now)
 {
@@ -841,7 +440,7 @@ client_send(struct conn *c, const unsigned char *buf, size_t len,
 }
 
 /* As client_send; a TCP EOF is reported as -2. */
-static ssize_t
+ssize_t
 client_recv(struct conn *c, unsigned char *buf, size_t len, uint64_t now)
 {
 	ssize_t n;
@@ -863,298 +462,6 @@ client_recv(struct conn *c, unsigned char *buf, size_t len, uint64_t now)
 		conn_kill(c, "client read failed");
 		return -1;
 	}
-}
-
-/* ---------------------------------------------------------- TLS pump */
-
-static void
-tls_closed(struct conn *c, uint64_t now)
-{
-	br_ssl_engine_context *eng = &c->sc->eng;
-	unsigned char *buf;
-	size_t len;
-	char peer[64];
-	int e;
-
-	e = br_ssl_engine_last_error(eng);
-	if (e != BR_ERR_OK)
-		fw_log(FW_LOG_INFO, "front: %s: TLS error %d (%s)%s",
-		    conn_peer_str(c, peer, sizeof(peer)), e,
-		    front_br_err_name(e),
-		    c->state == CS_HANDSHAKE ? " in handshake" : "");
-	/* Best effort: the answer to a close_notify, or an alert. */
-	buf = br_ssl_engine_sendrec_buf(eng, &len);
-	if (buf != NULL && len > 0 && c->c_wr)
-		(void)client_send(c, buf, len, now);
-	conn_kill(c, NULL);
-}
-
-/* TLS: pass the client's plaintext on; 1 if something moved. */
-static int
-tls_app_in(struct conn *c, uint64_t now)
-{
-	br_ssl_engine_context *eng = &c->sc->eng;
-	unsigned char *buf;
-	size_t len;
-	ssize_t n;
-
-	buf = br_ssl_engine_recvapp_buf(eng, &len);
-	n = relay_to_backend(c, buf, len, now);
-	if (n <= 0)
-		return n < 0 ? -1 : 0;
-	br_ssl_engine_recvapp_ack(eng, (size_t)n);
-	return 1;
-}
-
-/* TLS: take the backend's bytes into the engine; 1 if something moved. */
-static int
-tls_app_out(struct conn *c, uint64_t now)
-{
-	br_ssl_engine_context *eng = &c->sc->eng;
-	unsigned char *buf;
-	size_t len;
-	ssize_t n;
-
-	buf = br_ssl_engine_sendapp_buf(eng, &len);
-	n = relay_from_backend(c, buf, len, now);
-	if (n < 0)
-		return 1;	/* EOF: closing now */
-	if (n == 0)
-		return 0;
-	br_ssl_engine_sendapp_ack(eng, (size_t)n);
-	br_ssl_engine_flush(eng, 0);
-	return 1;
-}
-
-static void
-tls_pump(struct conn *c, uint64_t now)
-{
-	br_ssl_engine_context *eng = &c->sc->eng;
-	unsigned char *buf;
-	unsigned st;
-	size_t len;
-	ssize_t n;
-	int moved, r;
-
-	do {
-		if (c->state == CS_DEAD)
-			return;
-		if (c->state == CS_DRAIN) {
-			conn_drain(c);
-			return;
-		}
-		moved = 0;
-		st = br_ssl_engine_current_state(eng);
-		if (st == BR_SSL_CLOSED) {
-			tls_closed(c, now);
-			return;
-		}
-		if ((st & BR_SSL_SENDREC) && c->c_wr) {
-			buf = br_ssl_engine_sendrec_buf(eng, &len);
-			if ((n = client_send(c, buf, len, now)) < 0)
-				return;
-			if (n > 0) {
-				br_ssl_engine_sendrec_ack(eng, (size_t)n);
-				moved = 1;
-			}
-		}
-		if ((st & BR_SSL_RECVREC) && c->c_rd &&
-		    c->state != CS_CLOSING) {
-			buf = br_ssl_engine_recvrec_buf(eng, &len);
-			n = client_recv(c, buf, len, now);
-			if (n == -2) {
-				conn_kill(c, "TCP EOF without close_notify");
-				return;
-			}
-			if (n < 0)
-				return;
-			if (n > 0) {
-				br_ssl_engine_recvrec_ack(eng, (size_t)n);
-				moved = 1;
-			}
-		}
-		if (c->state == CS_HANDSHAKE &&
-		    (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
-			c->state = CS_OPEN;
-			list_del(&c->phase);
-			moved = 1;
-		}
-		if (c->state == CS_OPEN && (st & BR_SSL_RECVAPP)) {
-			if ((r = tls_app_in(c, now)) < 0)
-				return;
-			moved |= r;
-		}
-		if (c->state == CS_OPEN && (st & BR_SSL_SENDAPP) &&
-		    c->be == BE_OPEN && c->b_rd)
-			moved |= tls_app_out(c, now);
-		if (c->state == CS_CLOSING) {
-			if (!c->close_called) {
-				br_ssl_engine_close(eng);
-				c->close_called = 1;
-				moved = 1;
-			} else if (!(st & BR_SSL_SENDREC)) {
-				conn_drain_start(c, now);
-				moved = 1;
-			}
-		}
-	} while (moved);
-}
-
-/* Queue timeout with TLS: drop the request, answer 503 ourselves. */
-static void
-tls_busy(struct conn *c)
-{
-	br_ssl_engine_context *eng = &c->sc->eng;
-	unsigned char *buf;
-	size_t len;
-
-	while ((buf = br_ssl_engine_recvapp_buf(eng, &len)) != NULL)
-		br_ssl_engine_recvapp_ack(eng, len);
-	buf = br_ssl_engine_sendapp_buf(eng, &len);
-	if (buf == NULL || len < sizeof(front_busy) - 1) {
-		conn_kill(c, "no room for 503");
-		return;
-	}
-	memcpy(buf, front_busy, sizeof(front_busy) - 1);
-	br_ssl_engine_sendapp_ack(eng, sizeof(front_busy) - 1);
-	br_ssl_engine_flush(eng, 0);
-}
-
-/* -------------------------------------------------------- plain pump */
-
-static void
-pbuf_compact(struct pbuf *b)
-{
-	if (b->off > 0 && b->len > 0)
-		memmove(b->p, b->p + b->off, b->len);
-	b->off = 0;
-}
-
-static int
-plain_client_in(struct conn *c, uint64_t now)
-{
-	struct pbuf *b = &c->c2b;
-	ssize_t n;
-
-	if (c->state != CS_OPEN || !c->c_rd || c->c_eof ||
-	    b->off + b->len >= FRONT_PLAIN_BUF)
-		return 0;
-	n = client_recv(c, b->p + b->off + b->len,
-	    FRONT_PLAIN_BUF - b->off - b->len, now);
-	if (n == -2) {
-		c->c_eof = 1;
-		return 1;
-	}
-	if (n <= 0)
-		return n < 0 ? -1 : 0;
-	b->len += (size_t)n;
-	return 1;
-}
-
-static int
-plain_to_backend(struct conn *c, uint64_t now)
-{
-	struct pbuf *b = &c->c2b;
-	ssize_t n;
-
-	if (c->state != CS_OPEN || b->len == 0)
-		return 0;
-	if ((n = relay_to_backend(c, b->p + b->off, b->len, now)) <= 0)
-		return n < 0 ? -1 : 0;
-	b->off += (size_t)n;
-	b->len -= (size_t)n;
-	if (b->len == 0)
-		b->off = 0;
-	return 1;
-}
-
-/* The client shut its write side: pass that on once all is sent. */
-static int
-plain_client_eof(struct conn *c, uint64_t now)
-{
-	if (c->state != CS_OPEN || !c->c_eof || c->c2b.len > 0)
-		return 0;
-	if (c->be == BE_OPEN && !c->b_shut) {
-		shutdown(c->bfd, SHUT_WR);
-		c->b_shut = 1;
-		return 1;
-	}
-	if (c->be == BE_NONE) {
-		conn_finish(c);
-		(void)now;
-		return 1;
-	}
-	return 0;
-}
-
-static int
-plain_from_backend(struct conn *c, uint64_t now)
-{
-	struct pbuf *b = &c->b2c;
-	ssize_t n;
-
-	if (c->state != CS_OPEN || c->be != BE_OPEN || !c->b_rd)
-		return 0;
-	if (b->len == 0)
-		b->off = 0;
-	else if (b->off + b->len >= FRONT_PLAIN_BUF)
-		pbuf_compact(b);
-	if (b->off + b->len >= FRONT_PLAIN_BUF)
-		return 0;
-	n = relay_from_backend(c, b->p + b->off + b->len,
-	    FRONT_PLAIN_BUF - b->off - b->len, now);
-	if (n < 0)
-		return 1;
-	b->len += (size_t)n;
-	return n > 0;
-}
-
-static int
-plain_client_out(struct conn *c, uint64_t now)
-{
-	struct pbuf *b = &c->b2c;
-	ssize_t n;
-
-	if (b->len == 0 || !c->c_wr)
-		return 0;
-	if ((n = client_send(c, b->p + b->off, b->len, now)) <= 0)
-		return n < 0 ? -1 : 0;
-	b->off += (size_t)n;
-	b->len -= (size_t)n;
-	return 1;
-}
-
-static void
-plain_pump(struct conn *c, uint64_t now)
-{
-	int moved, r;
-
-	do {
-		if (c->state == CS_DEAD)
-			return;
-		if (c->state == CS_DRAIN) {
-			conn_drain(c);
-			return;
-		}
-		moved = 0;
-		if (c->c2b.len == 0)
-			c->c2b.off = 0;
-		if ((r = plain_client_in(c, now)) < 0)
-			return;
-		moved |= r;
-		if ((r = plain_to_backend(c, now)) < 0)
-			return;
-		moved |= r;
-		moved |= plain_client_eof(c, now);
-		moved |= plain_from_backend(c, now);
-		if ((r = plain_client_out(c, now)) < 0)
-			return;
-		moved |= r;
-		if (c->state == CS_CLOSING && c->b2c.len == 0) {
-			conn_drain_start(c, now);
-			moved = 1;
-		}
-	} while (moved);
 }
 
 static void
@@ -1397,9 +704,9 @@ conn_busy(struct conn *c, uint64_t now)
 	} else {
 		c->c2b.off = 0;
 		c->c2b.len = 0;
-		memcpy(c->b2c.p, front_busy, sizeof(front_busy) - 1);
+		memcpy(c->b2c.p, front_busy, front_busy_len);
 		c->b2c.off = 0;
-		c->b2c.len = sizeof(front_busy) - 1;
+		c->b2c.len = front_busy_len;
 	}
 	conn_finish(c);
 	conn_pump(c, now);
