@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "db.h"
@@ -166,8 +167,17 @@ keys_revoke(struct db *db, const struct keys_opts *o)
 		    o->args[0], db_strerror(rc));
 		return APP_EXIT_FAIL;
 	}
-	db_audit(db, (int64_t)time(NULL), "cli", "key.revoke", o->args[0],
-	    "-");
+	{
+		char target[FW_KEY_ID_MAX + 16];
+
+		if (v > 0)
+			snprintf(target, sizeof(target), "%s/v%llu",
+			    o->args[0], v);
+		else
+			snprintf(target, sizeof(target), "%s", o->args[0]);
+		db_audit(db, (int64_t)time(NULL), "cli", "key.revoke",
+		    target, "-");
+	}
 	fprintf(stderr, "revoked %s %s\n", o->args[0],
 	    v ? o->args[1] : "(every version)");
 	return APP_EXIT_OK;
@@ -232,6 +242,12 @@ app_cmd_keys(int argc, char **argv)
 	}
 	if ((rc = keys_parse(&o, argc - 2, argv + 2)) != 0)
 		return rc > 0 ? APP_EXIT_OK : APP_EXIT_USAGE;
+	if (access(o.data.data_dir, F_OK) != 0) {
+		fprintf(stderr, "apiserver keys: data directory %s does not "
+		    "exist: start the server once, or name it with "
+		    "--data-dir\n", o.data.data_dir);
+		return APP_EXIT_FAIL;
+	}
 	if (app_db_open(&o.data, &db) != 0)
 		return APP_EXIT_FAIL;
 	rc = keys_verbs[i].fn(db, &o);

@@ -234,8 +234,12 @@ revoke(struct fw_request *req, const char *id, uint32_t version)
 	else
 		snprintf(target, sizeof(target), "%s", id);
 	audit(req, "key.revoke", target);
-	reply_obj(req, 200, json_pack("{s:s, s:s, s:I}", "status", "revoked",
-	    "key_id", id, "version", (json_int_t)version));
+	if (version > 0)
+		reply_obj(req, 200, json_pack("{s:s, s:s, s:I}", "status",
+		    "revoked", "key_id", id, "version", (json_int_t)version));
+	else
+		reply_obj(req, 200, json_pack("{s:s, s:s, s:s}", "status",
+		    "revoked", "key_id", id, "versions", "all"));
 }
 
 static void

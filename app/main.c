@@ -14,7 +14,7 @@ static const struct {
 	const char	*help;
 } verbs[] = {
 	{ "serve", app_cmd_serve, "start the server (the default)" },
-	{ "keys", app_cmd_keys, "create, list, rotate, revoke keys offline" },
+	{ "keys", app_cmd_keys, "create, list, rotate, revoke keys (server up or down)" },
 	{ "cert", app_cmd_cert, "make a self-signed certificate and key" },
 	{ "call", app_cmd_call, "sign and send one request" },
 	{ "sign", app_cmd_sign, "print the signing headers for a request" },

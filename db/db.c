@@ -77,7 +77,9 @@ db_log_sqlite(void *arg, int code, const char *msg)
 	enum fw_log_level level = FW_LOG_WARN;
 
 	(void)arg;
-	if (primary == SQLITE_NOTICE || primary == SQLITE_SCHEMA)
+	/* A constraint failure is an answer (duplicate id), not a fault. */
+	if (primary == SQLITE_NOTICE || primary == SQLITE_SCHEMA ||
+	    primary == SQLITE_CONSTRAINT)
 		level = FW_LOG_DEBUG;
 	fw_log(level, "sqlite: %s (%d)", msg, code);
 }

@@ -29,7 +29,9 @@
 #define FRONT_RELEASE_BUSY_MS	20	/* idle backend, others waiting */
 #define FRONT_RELEASE_IDLE_MS	2000	/* idle backend, nobody waiting */
 #define FRONT_DRAIN_MS		1000	/* read-and-discard after close */
-#define FRONT_DRAIN_BYTES	65536
+/* Enough to swallow the rest of a body refused with 413 (--max-body and
+ * more), so the client reads the reply instead of a reset. */
+#define FRONT_DRAIN_BYTES	(4 * 1024 * 1024)
 #define FRONT_FULL_LOG_MS	1000	/* at most one "full" warning */
 #define FRONT_TICK_MAX_MS	1000
 #define FRONT_PORTS		65536
@@ -159,6 +161,7 @@ struct conn {
 	unsigned		 close_called:1;
 	unsigned		 finishing:1;	/* fw_front_finish asked */
 	unsigned		 slot_granted:1;	/* under slot_mu */
+	unsigned		 got_bytes:1;	/* client sent something */
 	size_t			 drained;
 	uint64_t		 t_start;
 	uint64_t		 t_active;

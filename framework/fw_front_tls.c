@@ -255,6 +255,30 @@ tls_app_out(struct conn *c, uint64_t now)
 	return 1;
 }
 
+/*
+ * A TLS record starts with a content type of 20..23; an uppercase letter
+ * first means a plain HTTP request on the TLS port.  Tell the client so
+ * in plain HTTP (best effort, one write) and close: 1 if it was that.
+ */
+static int
+tls_plain_http(struct conn *c, const unsigned char *first)
+{
+	static const char reply[] =
+	    "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 22\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "{\"error\":\"use_https\"}\n";
+
+	if (first[0] < 'A' || first[0] > 'Z')
+		return 0;
+	if (send(c->cfd, reply, sizeof(reply) - 1, MSG_NOSIGNAL) < 0)
+		fw_log(FW_LOG_DEBUG, "front: could not answer plain HTTP");
+	conn_kill(c, "plain HTTP request on the TLS port");
+	return 1;
+}
+
 void
 tls_pump(struct conn *c, uint64_t now)
 {
@@ -297,7 +321,10 @@ tls_pump(struct conn *c, uint64_t now)
 			}
 			if (n < 0)
 				return;
+			if (n > 0 && !c->got_bytes && tls_plain_http(c, buf))
+				return;
 			if (n > 0) {
+				c->got_bytes = 1;
 				br_ssl_engine_recvrec_ack(eng, (size_t)n);
 				moved = 1;
 			}

@@ -377,7 +377,8 @@ reply_unauthorized(struct fw_request *req, const struct fw_guard_result *g)
 		return;
 	}
 	n = snprintf(body, cap, "{\"error\":\"unauthorized\",\"request_id\":"
-	    "\"%s\",\"reason\":\"%s\",\"canonical\":", req->id, g->reason);
+	    "\"%s\",\"reason\":\"%s\",\"server_time\":%lld,\"canonical\":",
+	    req->id, g->reason, (long long)now_seconds());
 	if (g->canonical == NULL) {
 		n += snprintf(body + n, cap - (size_t)n, "null}");
 	} else {
@@ -760,6 +761,9 @@ fw_server_start(struct fw_server *srv, char *err, size_t errlen)
 	fc.idle_timeout_ms = srv->cfg.idle_timeout_ms;
 	if (fw_front_start(&fc, &srv->front, err, errlen) != 0)
 		return -1;
+	if (srv->cfg.dev)
+		fw_log(FW_LOG_WARN, "--dev: 401 replies carry the reason and "
+		    "the server's canonical string");
 	if (srv->cfg.insecure_http)
 		fw_log(FW_LOG_WARN, "serving PLAIN HTTP (--insecure-http): "
 		    "requests and responses are not encrypted");

@@ -286,3 +286,11 @@ def test_restart_keeps_every_version_state():
     assert s.call("GET", "/api/whoami", cred=c2).status == 401
     assert s.call("GET", "/api/whoami", cred=c3).status == 200
     assert s.stop() == 0
+
+
+def test_cli_refuses_a_missing_data_dir_and_creates_nothing():
+    missing = os.path.join(lib.TMP_ROOT, "no-such-dir")
+    p = subprocess.run([lib.BIN, "keys", "list", "--data-dir", missing],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "does not exist" in p.stderr, p
+    assert not os.path.exists(missing)

@@ -1,5 +1,6 @@
 """The README's worked example must be right: recompute it here."""
 import hashlib
+import shutil
 import hmac
 import os
 import re
@@ -36,16 +37,25 @@ def test_readme_quick_start_commands_work_as_written():
     home = os.path.join(lib.TMP_ROOT, "readme-home")
     os.makedirs(home)
     os.symlink(lib.BIN, os.path.join(home, "apiserver"))
+    os.symlink(os.path.abspath(os.path.join(os.path.dirname(README),
+                                            "examples")),
+               os.path.join(home, "examples"))
     s = Server("readme", data_dir=os.path.join(home, "var")).start()
     try:
         s.admin()       # registers the secret for the log check
         blocks = list(quick_start_commands())
-        assert len(blocks) == 2, blocks
+        assert len(blocks) == 4, blocks
         for block in blocks:
+            if "node " in block and shutil.which("node") is None:
+                print("  (node is not installed: its README line is "
+                      "not run)")
+                block = "\n".join(l for l in block.splitlines()
+                                  if not l.startswith("node "))
             script = block.replace(":8443", ":%d" % s.port)
             p = subprocess.run(["sh", "-ec", script], cwd=home,
                                capture_output=True, text=True, timeout=60)
             assert p.returncode == 0, (block, p.stdout, p.stderr)
-            assert '"key_id":"admin"' in p.stdout, (block, p.stdout)
+            assert re.search(r'"key_id": ?"(admin|edge-7)"', p.stdout), \
+                (block, p.stdout)
     finally:
         s.stop()
