@@ -30,6 +30,7 @@ enum app_exit {
 #define APP_CREDENTIAL_ENV	"APISERVER_CREDENTIAL"
 #define APP_DEFAULT_GRACE	86400
 #define APP_MAX_GRACE		(90 * 86400)
+#define APP_JSON_DEPTH_MAX	32	/* nesting of arrays and objects */
 
 /* One credential: what a client needs to sign. */
 struct app_credential {

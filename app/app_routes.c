@@ -40,9 +40,39 @@ reply_obj(struct fw_request *req, int status, json_t *obj)
 	json_decref(obj);
 }
 
+/*
+ * 1 if arrays and objects in the JSON text nest at most `max` deep.
+ * jansson recurses once per level when it parses, dumps and frees, and a
+ * worker thread's stack is small, so deep input must not reach it.
+ */
+static int
+json_depth_ok(const char *p, size_t len, unsigned max)
+{
+	unsigned depth = 0;
+	int in_string = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_string = 0;
+		} else if (p[i] == '"') {
+			in_string = 1;
+		} else if (p[i] == '[' || p[i] == '{') {
+			if (++depth > max)
+				return 0;
+		} else if ((p[i] == ']' || p[i] == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 1;
+}
+
 /* Parse the body as JSON; NULL (after replying 400) when it is not. */
 static json_t *
-body_json(struct fw_request *req, int allow_empty)
+body_json(struct fw_request *req, int allow_empty, size_t flags)
 {
 	json_error_t jerr;
 	const void *body;
@@ -52,8 +82,12 @@ body_json(struct fw_request *req, int allow_empty)
 	body = fw_req_body(req, &len);
 	if (len == 0 && allow_empty)
 		return json_object();
+	if (!json_depth_ok(body, len, APP_JSON_DEPTH_MAX)) {
+		fw_reply_error(req, 400, "invalid_json");
+		return NULL;
+	}
 	v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
-	    JSON_ALLOW_NUL, &jerr);
+	    flags, &jerr);
 	if (v == NULL)
 		fw_reply_error(req, 400, "invalid_json");
 	return v;
@@ -65,7 +99,8 @@ api_data(struct fw_request *req, void *arg)
 	json_t *in;
 
 	(void)arg;
-	if ((in = body_json(req, 0)) == NULL)
+	/* The echo takes any JSON text, NUL characters included. */
+	if ((in = body_json(req, 0, JSON_ALLOW_NUL)) == NULL)
 		return;
 	reply_obj(req, 200, json_pack("{s:s, s:o}", "status", "ok",
 	    "received", in));
@@ -137,7 +172,7 @@ admin_key_create(struct fw_request *req, void *arg)
 	int rc;
 
 	(void)arg;
-	if ((in = body_json(req, 0)) == NULL)
+	if ((in = body_json(req, 0, 0)) == NULL)
 		return;
 	id = json_string_value(json_object_get(in, "key_id"));
 	if ((v = json_object_get(in, "role")) != NULL)
@@ -194,7 +229,7 @@ admin_key_rotate(struct fw_request *req, void *arg)
 	int rc;
 
 	(void)arg;
-	if ((in = body_json(req, 1)) == NULL)
+	if ((in = body_json(req, 1, 0)) == NULL)
 		return;
 	if (rotate_grace(req, in, &grace) != 0) {
 		json_decref(in);

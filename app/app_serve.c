@@ -249,10 +249,6 @@ default_certificate(struct serve_opts *o, char *cert, char *key,
 
 	if (o->fw.insecure_http)
 		return 0;
-	if ((o->cert == NULL) != (o->key == NULL)) {
-		fprintf(stderr, "apiserver: --cert and --key go together\n");
-		return -1;
-	}
 	if (o->cert != NULL) {
 		o->fw.cert_file = o->cert;
 		o->fw.key_file = o->key;
@@ -357,6 +353,10 @@ app_cmd_serve(int argc, char **argv)
 	o.max_grace = APP_MAX_GRACE;
 	if ((rc = serve_parse(&o, argc, argv)) != 0)
 		return rc > 0 ? APP_EXIT_OK : APP_EXIT_USAGE;
+	if ((o.cert == NULL) != (o.key == NULL)) {
+		fprintf(stderr, "apiserver: --cert and --key go together\n");
+		return APP_EXIT_USAGE;
+	}
 	if (o.verbose)
 		fw_log_set_level(FW_LOG_DEBUG);
 	signal(SIGPIPE, SIG_IGN);

@@ -293,6 +293,7 @@ backend_connect(struct conn *c, uint64_t now)
 		goto fail;
 	c->bport = ntohs(local.sin_port);
 	atomic_store(&fe->finish_req[c->bport], 0);
+	atomic_store(&fe->in_request[c->bport], 0);
 	fw_peers_set(fe->peers, c->bport, (struct sockaddr *)&c->peer);
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -714,9 +715,11 @@ conn_busy(struct conn *c, uint64_t now)
 
 /*
  * Is this backend connection idle long enough to give its slot back?
- * XXX: "answered" means some response bytes came back; a handler that
- * pauses longer than FRONT_RELEASE_BUSY_MS mid-response while others wait
- * loses the rest of its response.
+ * Not while civetweb is inside a request (fw_front_request), nor while
+ * client bytes wait for an answer.
+ * XXX: a client that pipelines part of a second request with the first
+ * and then pauses past the release time loses that part (it reaches a
+ * new backend connection as a malformed request and gets a 400).
  */
 static int
 backend_idle(const struct conn *c, uint64_t now, uint64_t idle)
@@ -724,7 +727,8 @@ backend_idle(const struct conn *c, uint64_t now, uint64_t idle)
 	size_t len;
 
 	if (c->be != BE_OPEN || c->unanswered || c->finishing ||
-	    c->state != CS_OPEN)
+	    c->state != CS_OPEN ||
+	    atomic_load(&c->loop->fe->in_request[c->bport]))
 		return 0;
 	if (c->sc != NULL)
 		len = br_ssl_engine_recvapp_buf(&c->sc->eng, &len) != NULL ?
@@ -1036,7 +1040,9 @@ fw_front_start(const struct fw_front_config *cfg, struct fw_front **out,
 		fe->cache_ok = 1;
 	}
 	fe->finish_req = calloc(FRONT_PORTS, sizeof(*fe->finish_req));
-	if (fe->finish_req == NULL || (fe->peers = fw_peers_new()) == NULL) {
+	fe->in_request = calloc(FRONT_PORTS, sizeof(*fe->in_request));
+	if (fe->finish_req == NULL || fe->in_request == NULL ||
+	    (fe->peers = fw_peers_new()) == NULL) {
 		fw_errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1097,6 +1103,14 @@ fw_front_finish(struct fw_front *fe, unsigned backend_port)
 }
 
 void
+fw_front_request(struct fw_front *fe, unsigned backend_port, int active)
+{
+	if (fe == NULL || backend_port >= FRONT_PORTS)
+		return;
+	atomic_store(&fe->in_request[backend_port], active ? 1 : 0);
+}
+
+void
 fw_front_stop(struct fw_front *fe)
 {
 	unsigned i;
@@ -1119,6 +1133,7 @@ fw_front_stop(struct fw_front *fe)
 		close(fe->lfd);
 	fw_peers_free(fe->peers);
 	free(fe->finish_req);
+	free(fe->in_request);
 	if (fe->cache_ok)
 		front_cache_free(&fe->cache);
 	fw_tls_creds_free(&fe->creds);

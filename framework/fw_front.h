@@ -69,6 +69,17 @@ int		fw_front_peer(struct fw_front *fe, unsigned backend_port,
  */
 void		fw_front_finish(struct fw_front *fe, unsigned backend_port);
 
+/*
+ * Mark the backend connection whose local port is `backend_port` as
+ * inside a request (active 1, from the moment civetweb hands it over
+ * until the reply is written) or between requests (0).  The front end
+ * never gives back the slot of a connection inside a request, so a body
+ * that follows "100 Continue" after a pause still reaches the handler
+ * that is waiting for it.  Thread-safe; no-op when the port is unknown.
+ */
+void		fw_front_request(struct fw_front *fe, unsigned backend_port,
+		    int active);
+
 /* Stop the loops, close every connection, free.  Safe on NULL. */
 void		fw_front_stop(struct fw_front *fe);
 

@@ -244,6 +244,7 @@ struct fw_front {
 	atomic_uint_least64_t	 full_log_ms;
 	atomic_uint		 full_dropped;
 	atomic_uchar		*finish_req;	/* by backend port */
+	atomic_uchar		*in_request;	/* by backend port */
 	pthread_mutex_t		 slot_mu;
 	unsigned		 slots_free;	/* under slot_mu */
 	struct link		 waiters;	/* under slot_mu */

@@ -67,33 +67,56 @@ check_signature(const struct fw_guard_input *in, const struct fw_key *key,
 	return ok ? FW_GUARD_OK : deny(res, "signature mismatch");
 }
 
+/* Syntax, window and key lookup; *key filled (caller wipes) on OK. */
+static int
+check_key(const struct fw_store *store, unsigned window,
+    const struct fw_guard_input *in, struct fw_key *key, int64_t *ts,
+    struct fw_guard_result *res)
+{
+	uint32_t version = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(key, 0, sizeof(*key));
+	if ((rc = check_syntax(in, &version, ts, res)) != FW_GUARD_OK)
+		return rc;
+	if (*ts < in->now - (int64_t)window || *ts > in->now + (int64_t)window)
+		return deny(res, "timestamp outside window");
+	rc = store->key_get(store->ctx, in->key_id, version, in->now, key);
+	if (rc == FW_STORE_NOT_FOUND)
+		return deny(res, "unknown or invalid key version");
+	if (rc != FW_STORE_OK) {
+		res->reason = "key store error";
+		return FW_GUARD_UNAVAILABLE;
+	}
+	return FW_GUARD_OK;
+}
+
+int
+fw_guard_precheck(const struct fw_store *store, unsigned window,
+    const struct fw_guard_input *in, struct fw_guard_result *res)
+{
+	struct fw_key key;
+	int64_t ts;
+	int rc;
+
+	rc = check_key(store, window, in, &key, &ts, res);
+	fw_wipe(&key, sizeof(key));
+	return rc;
+}
+
 int
 fw_guard_check(const struct fw_store *store, unsigned window,
     const struct fw_guard_input *in, int want_canonical,
     struct fw_guard_result *res)
 {
 	struct fw_key key;
-	uint32_t version = 0;
 	int64_t ts = 0;
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	if ((rc = check_syntax(in, &version, &ts, res)) != FW_GUARD_OK)
-		return rc;
-	if (ts < in->now - (int64_t)window || ts > in->now + (int64_t)window)
-		return deny(res, "timestamp outside window");
-
-	memset(&key, 0, sizeof(key));
-	rc = store->key_get(store->ctx, in->key_id, version, in->now, &key);
-	if (rc == FW_STORE_NOT_FOUND)
-		return deny(res, "unknown or invalid key version");
-	if (rc != FW_STORE_OK) {
-		res->reason = "key store error";
-		fw_wipe(&key, sizeof(key));
-		return FW_GUARD_UNAVAILABLE;
-	}
-
-	rc = check_signature(in, &key, want_canonical, res);
+	rc = check_key(store, window, in, &key, &ts, res);
+	if (rc == FW_GUARD_OK)
+		rc = check_signature(in, &key, want_canonical, res);
 	fw_wipe(key.secret, sizeof(key.secret));
 	if (rc != FW_GUARD_OK)
 		return rc;
@@ -110,6 +133,6 @@ fw_guard_check(const struct fw_store *store, unsigned window,
 	res->version = key.version;
 	res->role = key.role;
 	if (store->key_touch != NULL)
-		store->key_touch(store->ctx, in->key_id, version, in->now);
+		store->key_touch(store->ctx, in->key_id, key.version, in->now);
 	return FW_GUARD_OK;
 }

@@ -57,4 +57,13 @@ int	fw_guard_check(const struct fw_store *store, unsigned window,
 	    const struct fw_guard_input *in, int want_canonical,
 	    struct fw_guard_result *res);
 
+/*
+ * What can be checked before the body is read: the signing headers'
+ * syntax, the window, and that the key version exists.  Same statuses as
+ * fw_guard_check; records nothing.  Lets the server refuse a request
+ * without reading (and holding) its body.
+ */
+int	fw_guard_precheck(const struct fw_store *store, unsigned window,
+	    const struct fw_guard_input *in, struct fw_guard_result *res);
+
 #endif /* FW_GUARD_H */

@@ -71,6 +71,7 @@ static const struct {
 	{ 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
 	{ 411, "Length Required" }, { 413, "Content Too Large" },
+	{ 505, "HTTP Version Not Supported" },
 	{ 417, "Expectation Failed" }, { 431, "Request Header Fields Too Large" },
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
 };
@@ -137,6 +138,9 @@ fw_reply(struct fw_request *req, int status, const char *content_type,
 	if ((buf = malloc((size_t)n + len)) == NULL)
 		return;
 	memcpy(buf, head, (size_t)n);
+	/* A reply to HEAD has the headers of the body but not the body. */
+	if (strcmp(req->ri->request_method, "HEAD") == 0)
+		len = 0;
 	if (len > 0)
 		memcpy(buf + n, body, len);
 	mg_write(req->conn, buf, (size_t)n + len);
@@ -257,6 +261,20 @@ static const char *const single_headers[] = {
 	"X-API-Signature", "Expect"
 };
 
+/* 1 if s is an HTTP token (RFC 9110 tchar), as a header name must be. */
+static int
+is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return 0;
+	return 1;
+}
+
 /* 0 if the request line and headers are acceptable; else a status. */
 static int
 check_http(struct fw_request *req, const char **why)
@@ -264,6 +282,28 @@ check_http(struct fw_request *req, const char **why)
 	const struct mg_request_info *ri = req->ri;
 	const char *v;
 	size_t i;
+	int h;
+
+	/* civetweb keeps 64 headers and silently drops the rest. */
+	if (ri->num_headers >= MG_MAX_HEADERS) {
+		*why = "too many headers";
+		return 431;
+	}
+	for (h = 0; h < ri->num_headers; h++) {
+		if (!is_token(ri->http_headers[h].name)) {
+			*why = "malformed header name";
+			return 400;
+		}
+	}
+	if (header_count(ri, "Transfer-Encoding", &v) > 0) {
+		*why = "Transfer-Encoding not accepted; send Content-Length";
+		return 411;
+	}
+	if (header_count(ri, "Content-Length", &v) == 1 &&
+	    (v[0] == '\0' || strspn(v, "0123456789") != strlen(v))) {
+		*why = "malformed Content-Length";
+		return 400;
+	}
 
 	for (i = 0; i < sizeof(single_headers) / sizeof(single_headers[0]);
 	    i++) {
@@ -293,17 +333,11 @@ static int
 read_body(struct fw_request *req, const char **why)
 {
 	const struct mg_request_info *ri = req->ri;
-	size_t max = req->srv->cfg.max_body, cap, len = 0;
-	const char *te, *expect;
-	int chunked;
+	size_t max = req->srv->cfg.max_body, len = 0;
+	const char *expect;
 
-	header_count(ri, "Transfer-Encoding", &te);
-	chunked = te != NULL && strcasecmp(te, "chunked") == 0;
-	if (te != NULL && !chunked) {
-		*why = "unsupported Transfer-Encoding";
-		return 400;
-	}
-	if (!chunked && ri->content_length <= 0)
+	/* check_http refused Transfer-Encoding: Content-Length rules. */
+	if (ri->content_length <= 0)
 		return 0;
 	if (ri->content_length > (long long)max) {
 		*why = "body over --max-body";
@@ -314,37 +348,20 @@ read_body(struct fw_request *req, const char **why)
 	if (expect != NULL)
 		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
 
-	cap = chunked ? 16384 : (size_t)ri->content_length;
-	if ((req->body = malloc(cap + 1)) == NULL) {
+	if ((req->body = malloc((size_t)ri->content_length)) == NULL) {
 		*why = "out of memory";
 		return 503;
 	}
-	for (;;) {
-		int n;
+	while (len < (size_t)ri->content_length) {
+		int n = mg_read(req->conn, req->body + len,
+		    (size_t)ri->content_length - len);
 
-		if (len == cap) {
-			uint8_t *nb;
-
-			if (!chunked || cap > max)
-				break;
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			if ((nb = realloc(req->body, cap + 1)) == NULL) {
-				*why = "out of memory";
-				return 503;
-			}
-			req->body = nb;
-		}
-		n = mg_read(req->conn, req->body + len, cap - len);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
 	}
 	req->body_len = len;
-	if (len > max) {
-		*why = "body over --max-body";
-		return 413;
-	}
-	if (!chunked && len < (size_t)ri->content_length) {
+	if (len < (size_t)ri->content_length) {
 		*why = "body shorter than Content-Length";
 		return 400;
 	}
@@ -405,33 +422,49 @@ reply_unauthorized(struct fw_request *req, const struct fw_guard_result *g)
 	free(body);
 }
 
-/* 0 when the guard lets the request through; otherwise it replied. */
-static int
-run_guard(struct fw_request *req)
+/* The request as the guard sees it (body as read so far). */
+static void
+guard_input(const struct fw_request *req, struct fw_guard_input *in)
 {
 	const struct mg_request_info *ri = req->ri;
+
+	memset(in, 0, sizeof(*in));
+	in->method = ri->request_method;
+	header_count(ri, "Host", &in->host);
+	in->path = ri->request_uri;
+	in->query = req->query;
+	header_count(ri, "Content-Type", &in->content_type);
+	header_count(ri, "X-Key-Id", &in->key_id);
+	header_count(ri, "X-Key-Version", &in->key_version);
+	header_count(ri, "X-Timestamp", &in->timestamp);
+	header_count(ri, "X-Nonce", &in->nonce);
+	header_count(ri, "X-API-Signature", &in->signature);
+	in->body = req->body;
+	in->body_len = req->body_len;
+	in->now = now_seconds();
+}
+
+/*
+ * 0 when the guard lets the request through; otherwise it replied.
+ * With `pre`, only what needs no body is checked and nothing recorded.
+ */
+static int
+run_guard(struct fw_request *req, int pre)
+{
 	struct fw_guard_result g;
 	struct fw_guard_input in;
 	const char *v;
 	int rc;
 
-	memset(&in, 0, sizeof(in));
-	in.method = ri->request_method;
-	header_count(ri, "Host", &in.host);
-	in.path = ri->request_uri;
-	in.query = req->query;
-	header_count(ri, "Content-Type", &in.content_type);
-	header_count(ri, "X-Key-Id", &in.key_id);
-	header_count(ri, "X-Key-Version", &in.key_version);
-	header_count(ri, "X-Timestamp", &in.timestamp);
-	header_count(ri, "X-Nonce", &in.nonce);
-	header_count(ri, "X-API-Signature", &in.signature);
-	in.body = req->body;
-	in.body_len = req->body_len;
-	in.now = now_seconds();
-
-	rc = fw_guard_check(req->srv->cfg.store, req->srv->cfg.window, &in,
-	    req->srv->cfg.dev, &g);
+	guard_input(req, &in);
+	if (pre)
+		rc = fw_guard_precheck(req->srv->cfg.store,
+		    req->srv->cfg.window, &in, &g);
+	else
+		rc = fw_guard_check(req->srv->cfg.store, req->srv->cfg.window,
+		    &in, req->srv->cfg.dev, &g);
+	if (rc == FW_GUARD_OK && pre)
+		return 0;
 	if (rc == FW_GUARD_OK) {
 		memcpy(req->key_id, g.key_id, sizeof(req->key_id));
 		req->key_version = g.version;
@@ -502,6 +535,7 @@ reject(struct fw_request *req, int status, const char *why)
 		{ 400, "bad_request" }, { 404, "not_found" },
 		{ 405, "method_not_allowed" }, { 413, "body_too_large" },
 		{ 417, "expectation_failed" }, { 403, "forbidden" },
+		{ 411, "length_required" }, { 431, "headers_too_large" },
 		{ 503, "unavailable" },
 	};
 	const char *code = "error";
@@ -526,12 +560,24 @@ serve(struct fw_request *req)
 		reject(req, status, why);
 		return;
 	}
+	/*
+	 * Refuse what can be refused before holding a body in memory; such
+	 * a refusal leaves the body unread, so the connection must close.
+	 */
+	if (req->ri->content_length > 0) {
+		int keep = req->must_close;
+
+		req->must_close = 1;
+		if (run_guard(req, 1) != 0)
+			return;
+		req->must_close = keep;
+	}
 	if ((status = read_body(req, &why)) != 0) {
 		req->must_close = 1;
 		reject(req, status, why);
 		return;
 	}
-	if (run_guard(req) != 0)
+	if (run_guard(req, 0) != 0)
 		return;
 
 	rc = fw_router_match(&req->srv->router, req->ri->request_method,
@@ -567,12 +613,24 @@ client_wants_close(const struct mg_request_info *ri)
 	return strcasestr(v, "keep-alive") == NULL;
 }
 
+/*
+ * Marks a civetweb connection whose last reply said "Connection: close":
+ * whatever the client pipelined behind that request is not served.
+ */
+static char connection_closing;
+
 static int
 begin_request(struct mg_connection *conn)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct fw_server *srv = ri->user_data;
 	struct fw_request req;
+
+	if (mg_get_user_connection_data(conn) == &connection_closing) {
+		fw_log(FW_LOG_INFO, "request after Connection: close from "
+		    "port %d: dropped", ri->remote_port);
+		return 1;
+	}
 
 	memset(&req, 0, sizeof(req));
 	req.srv = srv;
@@ -585,11 +643,14 @@ begin_request(struct mg_connection *conn)
 	if (strcmp(ri->remote_addr, "127.0.0.1") != 0 ||
 	    fw_front_peer(srv->front, (unsigned)ri->remote_port, req.peer,
 	    sizeof(req.peer)) != 0) {
-		fw_log(FW_LOG_WARN, "request %s: connection to the private "
-		    "port from %s:%d not made by the front end: dropped",
-		    req.id, ri->remote_addr, ri->remote_port);
+		fw_log(FW_LOG_WARN, "request %s: no front-end connection owns "
+		    "%s:%d (a direct connection to the private port, or a "
+		    "client already gone): dropped", req.id, ri->remote_addr,
+		    ri->remote_port);
+		mg_set_user_connection_data(conn, &connection_closing);
 		return 1;
 	}
+	fw_front_request(srv->front, (unsigned)ri->remote_port, 1);
 	req.query = ri->query_string != NULL ? ri->query_string : "";
 	req.must_close = client_wants_close(ri);
 
@@ -599,8 +660,11 @@ begin_request(struct mg_connection *conn)
 		fw_wipe(req.body, req.body_len);
 		free(req.body);
 	}
-	if (req.must_close)
+	if (req.must_close) {
+		mg_set_user_connection_data(conn, &connection_closing);
 		fw_front_finish(srv->front, (unsigned)ri->remote_port);
+	}
+	fw_front_request(srv->front, (unsigned)ri->remote_port, 0);
 	return req.status > 0 ? req.status : 500;
 }
 
@@ -637,28 +701,59 @@ static int
 listen_is_loopback(const char *listen)
 {
 	return strncmp(listen, "127.", 4) == 0 ||
-	    strncmp(listen, "localhost:", 10) == 0 ||
 	    strncmp(listen, "[::1]:", 6) == 0;
+}
+
+/*
+ * Check "ADDR:PORT" (port 0..65535, decimal) and write it to out with
+ * "localhost" spelled 127.0.0.1.  0 ok, -1 with the reason in err.
+ */
+static int
+listen_normalise(const char *listen, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	const char *colon = listen != NULL ? strrchr(listen, ':') : NULL;
+	const char *port = colon != NULL ? colon + 1 : NULL;
+	size_t hostlen;
+	int n;
+
+	if (colon == NULL || colon == listen || port[0] == '\0' ||
+	    strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
+	    atol(port) > 65535) {
+		snprintf(err, errlen, "listen address must be ADDR:PORT with a "
+		    "port from 0 to 65535, not '%s'", listen ? listen : "");
+		return -1;
+	}
+	hostlen = (size_t)(colon - listen);
+	if (hostlen == 9 && strncmp(listen, "localhost", 9) == 0)
+		n = snprintf(out, outlen, "127.0.0.1:%s", port);
+	else
+		n = snprintf(out, outlen, "%s", listen);
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "listen address too long");
+		return -1;
+	}
+	return 0;
 }
 
 struct fw_server *
 fw_server_new(const struct fw_config *cfg, char *err, size_t errlen)
 {
 	struct fw_server *srv;
+	char listen[128];
 	uint8_t rnd[4];
 
-	if (cfg->listen == NULL || strrchr(cfg->listen, ':') == NULL) {
-		snprintf(err, errlen, "listen address must be ADDR:PORT");
+	if (listen_normalise(cfg->listen, listen, sizeof(listen), err,
+	    errlen) != 0)
 		return NULL;
-	}
-	if (cfg->insecure_http && !listen_is_loopback(cfg->listen)) {
+	if (cfg->insecure_http && !listen_is_loopback(listen)) {
 		snprintf(err, errlen, "plain HTTP (--insecure-http) is only "
-		    "allowed on a loopback address, not %s", cfg->listen);
+		    "allowed on a loopback address, not %s", listen);
 		return NULL;
 	}
-	if (cfg->dev && !listen_is_loopback(cfg->listen)) {
+	if (cfg->dev && !listen_is_loopback(listen)) {
 		snprintf(err, errlen, "--dev is only allowed on a loopback "
-		    "address, not %s", cfg->listen);
+		    "address, not %s", listen);
 		return NULL;
 	}
 	if (cfg->threads < 2 || cfg->window == 0 || cfg->max_body == 0 ||
@@ -677,7 +772,7 @@ fw_server_new(const struct fw_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	srv->cfg = *cfg;
-	srv->listen = strdup(cfg->listen);
+	srv->listen = strdup(listen);
 	srv->cert_file = cfg->cert_file ? strdup(cfg->cert_file) : NULL;
 	srv->key_file = cfg->key_file ? strdup(cfg->key_file) : NULL;
 	srv->cfg.listen = srv->listen;
