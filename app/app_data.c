@@ -90,15 +90,28 @@ write_private_file(const char *path, const void *data, size_t len)
 	return rc;
 }
 
-/* Read a whole small file (at most cap bytes).  Returns length or -1. */
+/*
+ * Read a whole small file (at most cap bytes).  Returns length or -1
+ * with errno set.  When mode is not NULL it receives the file's mode.
+ */
 static long
-read_small_file(const char *path, char *buf, size_t cap)
+read_small_file(const char *path, char *buf, size_t cap, mode_t *mode)
 {
+	struct stat st;
 	size_t len = 0;
-	int fd;
+	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
+	if (mode != NULL) {
+		if (fstat(fd, &st) != 0) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		*mode = st.st_mode;
+	}
 	while (len < cap) {
 		ssize_t n = read(fd, buf + len, cap - len);
 
@@ -112,15 +125,19 @@ read_small_file(const char *path, char *buf, size_t cap)
 	return (long)len;
 }
 
-/* Load the master key from path; create it when `create` and missing. */
+/*
+ * Load the master key from path; create it when `create` and missing.
+ * A key file others may read is used, with a warning.
+ */
 static int
 master_key_load(const char *path, int create, uint8_t key[MASTER_KEY_LEN])
 {
 	char text[128], enc[64];
+	mode_t mode = 0;
 	long n;
 	size_t len;
 
-	n = read_small_file(path, text, sizeof(text) - 1);
+	n = read_small_file(path, text, sizeof(text) - 1, &mode);
 	if (n < 0 && errno == ENOENT && create) {
 		if (fw_random(key, MASTER_KEY_LEN) != 0)
 			return -1;
@@ -143,6 +160,10 @@ master_key_load(const char *path, int create, uint8_t key[MASTER_KEY_LEN])
 		    path, strerror(errno));
 		return -1;
 	}
+	if ((mode & 077) != 0)
+		fw_log(FW_LOG_WARN, "master key %s is readable by group or "
+		    "others (mode %03o); run chmod 600 %s", path,
+		    (unsigned)(mode & 0777), path);
 	/* base64url text, optionally followed by a newline. */
 	len = (size_t)n;
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' ||
@@ -158,6 +179,30 @@ master_key_load(const char *path, int create, uint8_t key[MASTER_KEY_LEN])
 	return 0;
 }
 
+/*
+ * 1 if a new master key may be made: only while the database file does
+ * not exist, since a new key could never open the secrets of an existing
+ * one.  0 (message printed) otherwise.
+ */
+static int
+master_key_may_create(const char *keypath, const char *dbpath)
+{
+	struct stat st;
+
+	if (stat(dbpath, &st) == 0) {
+		fprintf(stderr, "apiserver: %s is missing but %s exists: "
+		    "restore the master key (or point --master-key-file / "
+		    "%s at it)\n", keypath, dbpath, APP_MASTER_KEY_ENV);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "apiserver: cannot stat %s: %s\n", dbpath,
+		    strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 int
 app_db_open(const struct app_data_opts *o, struct db **out)
 {
@@ -165,7 +210,7 @@ app_db_open(const struct app_data_opts *o, struct db **out)
 	uint8_t key[MASTER_KEY_LEN];
 	struct db_options dopt;
 	const char *mk = o->master_key_file;
-	int rc;
+	int rc, create = 0;
 
 	if (app_data_dir_prepare(o->data_dir) != 0)
 		return -1;
@@ -180,8 +225,16 @@ app_db_open(const struct app_data_opts *o, struct db **out)
 	if (app_path_join(path, sizeof(path), o->data_dir, APP_DB_FILE) != 0)
 		return -1;
 
-	/* An explicitly named master key file is never created. */
-	if (master_key_load(mk, mk == keypath, key) != 0)
+	/*
+	 * An explicitly named master key file is never created, nor the
+	 * default one next to an existing database.
+	 */
+	if (mk == keypath && access(mk, F_OK) != 0 && errno == ENOENT) {
+		if (!master_key_may_create(keypath, path))
+			return -1;
+		create = 1;
+	}
+	if (master_key_load(mk, create, key) != 0)
 		return -1;
 	memset(&dopt, 0, sizeof(dopt));
 	dopt.path = path;
@@ -258,7 +311,7 @@ app_credential_read(const char *path, struct app_credential *c, char *err,
 	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
-	if ((n = read_small_file(path, buf, sizeof(buf) - 1)) < 0) {
+	if ((n = read_small_file(path, buf, sizeof(buf) - 1, NULL)) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
 		return -1;

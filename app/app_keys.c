@@ -13,12 +13,20 @@
 #include "app.h"
 #include "db.h"
 
+/* Flags a verb accepts besides --data-dir and --master-key-file. */
+#define KEYS_FLAG_ROLE	0x1
+#define KEYS_FLAG_GRACE	0x2
+
 struct keys_opts {
 	struct app_data_opts	 data;
 	const char		*role;
 	const char		*grace;
 	const char		*args[2];
 	int			 nargs;
+	/* Set by the verb's check, before anything is opened. */
+	enum fw_role		 role_value;	/* create */
+	unsigned long long	 grace_value;	/* rotate */
+	uint32_t		 version;	/* revoke: 0 = every version */
 };
 
 static void
@@ -74,12 +82,80 @@ keys_parse(struct keys_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* A key id and at most max arguments; 0 ok, -1 with a message. */
 static int
-key_id_arg(const struct keys_opts *o)
+key_id_arg(const struct keys_opts *o, const char *verb, int max)
 {
-	if (o->nargs < 1 || fw_parse_key_id(o->args[0]) != 0) {
+	if (o->nargs < 1) {
+		fprintf(stderr, "apiserver keys: %s needs a key id\n", verb);
+		return -1;
+	}
+	if (o->nargs > max) {
+		fprintf(stderr, "apiserver keys: too many arguments for "
+		    "%s\n", verb);
+		return -1;
+	}
+	if (fw_parse_key_id(o->args[0]) != 0) {
 		fprintf(stderr, "apiserver keys: a key id is 1-64 of "
 		    "A-Za-z0-9._-\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+keys_create_check(struct keys_opts *o)
+{
+	if (key_id_arg(o, "create", 1) != 0)
+		return -1;
+	if (strspn(o->args[0], ".") == strlen(o->args[0])) {
+		fprintf(stderr, "apiserver keys: a key id made only of dots "
+		    "could not be named in an admin URL; choose another\n");
+		return -1;
+	}
+	o->role_value = fw_role_parse(o->role != NULL ? o->role : "client");
+	if (o->role_value == FW_ROLE_NONE) {
+		fprintf(stderr, "apiserver keys: --role is client or admin\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+keys_list_check(struct keys_opts *o)
+{
+	if (o->nargs != 0) {
+		fprintf(stderr, "apiserver keys: list takes no arguments\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+keys_rotate_check(struct keys_opts *o)
+{
+	o->grace_value = APP_DEFAULT_GRACE;
+	if (key_id_arg(o, "rotate", 1) != 0)
+		return -1;
+	if (o->grace != NULL && app_parse_uint(o->grace, 0, APP_MAX_GRACE,
+	    &o->grace_value) != 0) {
+		fprintf(stderr, "apiserver keys: --grace wants seconds from 0 "
+		    "to %d\n", APP_MAX_GRACE);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+keys_revoke_check(struct keys_opts *o)
+{
+	o->version = 0;
+	if (key_id_arg(o, "revoke", 2) != 0)
+		return -1;
+	if (o->nargs == 2 &&
+	    fw_parse_key_version(o->args[1], &o->version) != 0) {
+		fprintf(stderr, "apiserver keys: VERSION is a positive number "
+		    "without leading zeros, as `keys list` shows it\n");
 		return -1;
 	}
 	return 0;
@@ -89,19 +165,12 @@ static int
 keys_create(struct db *db, const struct keys_opts *o)
 {
 	struct app_credential c;
-	enum fw_role role = fw_role_parse(o->role ? o->role : "client");
 	int rc;
 
-	if (key_id_arg(o) != 0 || o->nargs != 1 || role == FW_ROLE_NONE) {
-		if (role == FW_ROLE_NONE)
-			fprintf(stderr, "apiserver keys: --role is client or "
-			    "admin\n");
-		return APP_EXIT_USAGE;
-	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.key_id, sizeof(c.key_id), "%s", o->args[0]);
 	c.version = 1;
-	rc = db_key_create(db, c.key_id, role, (int64_t)time(NULL),
+	rc = db_key_create(db, c.key_id, o->role_value, (int64_t)time(NULL),
 	    c.secret);
 	if (rc != DB_OK) {
 		fprintf(stderr, "apiserver keys: cannot create %s: %s\n",
@@ -117,26 +186,18 @@ keys_create(struct db *db, const struct keys_opts *o)
 static int
 keys_rotate(struct db *db, const struct keys_opts *o)
 {
-	unsigned long long grace = APP_DEFAULT_GRACE;
 	struct app_credential c;
 	int64_t until;
 	int rc;
 
-	if (key_id_arg(o) != 0 || o->nargs != 1)
-		return APP_EXIT_USAGE;
-	if (o->grace != NULL &&
-	    app_parse_uint(o->grace, 0, APP_MAX_GRACE, &grace) != 0) {
-		fprintf(stderr, "apiserver keys: --grace wants seconds from 0 "
-		    "to %d\n", APP_MAX_GRACE);
-		return APP_EXIT_USAGE;
-	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.key_id, sizeof(c.key_id), "%s", o->args[0]);
-	rc = db_key_rotate(db, c.key_id, (int64_t)grace, (int64_t)time(NULL),
-	    &c.version, &until, c.secret);
+	rc = db_key_rotate(db, c.key_id, (int64_t)o->grace_value,
+	    (int64_t)time(NULL), &c.version, &until, c.secret);
 	if (rc != DB_OK) {
-		fprintf(stderr, "apiserver keys: cannot rotate %s: %s\n",
-		    c.key_id, db_strerror(rc));
+		fprintf(stderr, "apiserver keys: cannot rotate %s: %s%s\n",
+		    c.key_id, db_strerror(rc), rc == DB_REVOKED ?
+		    " (create a new key id instead)" : "");
 		return APP_EXIT_FAIL;
 	}
 	db_audit(db, (int64_t)time(NULL), "cli", "key.rotate", c.key_id, "-");
@@ -150,36 +211,23 @@ keys_rotate(struct db *db, const struct keys_opts *o)
 static int
 keys_revoke(struct db *db, const struct keys_opts *o)
 {
-	unsigned long long v = 0;
+	char target[FW_KEY_ID_MAX + 16];
 	int rc;
 
-	if (key_id_arg(o) != 0)
-		return APP_EXIT_USAGE;
-	if (o->nargs == 2 &&
-	    app_parse_uint(o->args[1], 1, FW_KEY_VERSION_MAX, &v) != 0) {
-		fprintf(stderr, "apiserver keys: VERSION is a positive "
-		    "number\n");
-		return APP_EXIT_USAGE;
-	}
-	rc = db_key_revoke(db, o->args[0], (uint32_t)v, (int64_t)time(NULL));
+	rc = db_key_revoke(db, o->args[0], o->version, (int64_t)time(NULL));
 	if (rc != DB_OK) {
 		fprintf(stderr, "apiserver keys: cannot revoke %s: %s\n",
 		    o->args[0], db_strerror(rc));
 		return APP_EXIT_FAIL;
 	}
-	{
-		char target[FW_KEY_ID_MAX + 16];
-
-		if (v > 0)
-			snprintf(target, sizeof(target), "%s/v%llu",
-			    o->args[0], v);
-		else
-			snprintf(target, sizeof(target), "%s", o->args[0]);
-		db_audit(db, (int64_t)time(NULL), "cli", "key.revoke",
-		    target, "-");
-	}
+	if (o->version > 0)
+		snprintf(target, sizeof(target), "%s/v%lu", o->args[0],
+		    (unsigned long)o->version);
+	else
+		snprintf(target, sizeof(target), "%s", o->args[0]);
+	db_audit(db, (int64_t)time(NULL), "cli", "key.revoke", target, "-");
 	fprintf(stderr, "revoked %s %s\n", o->args[0],
-	    v ? o->args[1] : "(every version)");
+	    o->version > 0 ? o->args[1] : "(every version)");
 	return APP_EXIT_OK;
 }
 
@@ -196,8 +244,7 @@ list_print(const struct db_key_info *r, void *arg)
 static int
 keys_list(struct db *db, const struct keys_opts *o)
 {
-	if (o->nargs != 0)
-		return APP_EXIT_USAGE;
+	(void)o;
 	if (db_key_list(db, (int64_t)time(NULL), list_print, NULL) != DB_OK) {
 		fprintf(stderr, "apiserver keys: cannot list keys\n");
 		return APP_EXIT_FAIL;
@@ -205,15 +252,38 @@ keys_list(struct db *db, const struct keys_opts *o)
 	return APP_EXIT_OK;
 }
 
+/*
+ * Each verb: the flags it takes, a check of its arguments that runs
+ * before the data directory is touched, and the work on the database.
+ */
 static const struct {
 	const char	*name;
-	int		(*fn)(struct db *, const struct keys_opts *);
+	unsigned	 flags;
+	int		(*check)(struct keys_opts *);
+	int		(*run)(struct db *, const struct keys_opts *);
 } keys_verbs[] = {
-	{ "create", keys_create },
-	{ "list", keys_list },
-	{ "rotate", keys_rotate },
-	{ "revoke", keys_revoke },
+	{ "create", KEYS_FLAG_ROLE, keys_create_check, keys_create },
+	{ "list", 0, keys_list_check, keys_list },
+	{ "rotate", KEYS_FLAG_GRACE, keys_rotate_check, keys_rotate },
+	{ "revoke", 0, keys_revoke_check, keys_revoke },
 };
+
+/* 0 if o holds only flags that verb `i` takes; -1 with a message. */
+static int
+keys_flags_check(const struct keys_opts *o, size_t i)
+{
+	const char *flag = NULL;
+
+	if (o->role != NULL && !(keys_verbs[i].flags & KEYS_FLAG_ROLE))
+		flag = "--role";
+	else if (o->grace != NULL && !(keys_verbs[i].flags & KEYS_FLAG_GRACE))
+		flag = "--grace";
+	if (flag == NULL)
+		return 0;
+	fprintf(stderr, "apiserver keys: %s does not take %s\n",
+	    keys_verbs[i].name, flag);
+	return -1;
+}
 
 int
 app_cmd_keys(int argc, char **argv)
@@ -240,8 +310,16 @@ app_cmd_keys(int argc, char **argv)
 		keys_usage(stderr);
 		return APP_EXIT_USAGE;
 	}
-	if ((rc = keys_parse(&o, argc - 2, argv + 2)) != 0)
-		return rc > 0 ? APP_EXIT_OK : APP_EXIT_USAGE;
+
+	/* Every usage error is found before anything is opened. */
+	if ((rc = keys_parse(&o, argc - 2, argv + 2)) > 0)
+		return APP_EXIT_OK;
+	if (rc < 0 || keys_flags_check(&o, i) != 0 ||
+	    keys_verbs[i].check(&o) != 0) {
+		keys_usage(stderr);
+		return APP_EXIT_USAGE;
+	}
+
 	if (access(o.data.data_dir, F_OK) != 0) {
 		fprintf(stderr, "apiserver keys: data directory %s does not "
 		    "exist: start the server once, or name it with "
@@ -250,9 +328,7 @@ app_cmd_keys(int argc, char **argv)
 	}
 	if (app_db_open(&o.data, &db) != 0)
 		return APP_EXIT_FAIL;
-	rc = keys_verbs[i].fn(db, &o);
-	if (rc == APP_EXIT_USAGE)
-		keys_usage(stderr);
+	rc = keys_verbs[i].run(db, &o);
 	db_close(db);
 	return rc;
 }

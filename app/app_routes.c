@@ -150,6 +150,9 @@ db_failed(struct fw_request *req, int rc)
 	case DB_EXISTS:
 		fw_reply_error(req, 409, "exists");
 		break;
+	case DB_REVOKED:
+		fw_reply_error(req, 409, "revoked");
+		break;
 	case DB_INVALID:
 		fw_reply_error(req, 400, "bad_request");
 		break;

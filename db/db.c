@@ -24,13 +24,20 @@
 
 static const char *const db_status_text[] = {
 	"ok", "not found", "duplicate", "database error", "already exists",
-	"master key does not match this database", "invalid argument"
+	"master key does not match this database", "invalid argument",
+	"key is revoked"
 };
 
 /*
  * Forward migrations: db_migrations[n] takes schema n-1 to n.  Never edit
  * a shipped entry; append a new one and raise DB_SCHEMA_VERSION.  Nonce
  * tables are made by the writer (db_nonce.c), one per time partition.
+ *
+ * 2: meta 'nonce_floor', the end of the newest dropped nonce partition
+ * (db_nonce.c).  Schema 1 kept no such boundary, so a migrated database
+ * starts at 0: a replay of a nonce dropped before the upgrade is still
+ * caught by the window as long as the window is not raised at the same
+ * restart as the upgrade.
  */
 static const char *const db_migrations[DB_SCHEMA_VERSION + 1] = {
 	NULL,
@@ -56,7 +63,8 @@ static const char *const db_migrations[DB_SCHEMA_VERSION + 1] = {
 	"  admin_key_id TEXT NOT NULL,"
 	"  action TEXT NOT NULL,"
 	"  target TEXT NOT NULL,"
-	"  request_id TEXT NOT NULL);"
+	"  request_id TEXT NOT NULL);",
+	"INSERT INTO meta (name, value) VALUES ('nonce_floor', 0);"
 };
 
 static pthread_once_t db_log_once = PTHREAD_ONCE_INIT;

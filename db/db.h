@@ -30,7 +30,8 @@ enum db_status {
 	DB_ERROR = -3,
 	DB_EXISTS = -4,		/* create of an existing key id */
 	DB_BAD_MASTER_KEY = -5,	/* master key does not open the secrets */
-	DB_INVALID = -6		/* bad argument */
+	DB_INVALID = -6,	/* bad argument */
+	DB_REVOKED = -7		/* every version of the key is revoked */
 };
 
 const char	*db_strerror(int status);
@@ -57,7 +58,9 @@ int	db_key_count(struct db *db, long *out);
 
 /*
  * Create key_id at version 1 with a fresh secret, written to secret
- * (FW_SECRET_B64 + 1 bytes; caller wipes).  DB_EXISTS if the id exists.
+ * (FW_SECRET_B64 + 1 bytes; caller wipes).  DB_EXISTS if the id exists;
+ * DB_INVALID for a malformed id and for an id made only of dots ("."
+ * and ".." could never be named in an admin URL path).
  */
 int	db_key_create(struct db *db, const char *key_id, enum fw_role role,
 	    int64_t now, char *secret);
@@ -65,13 +68,19 @@ int	db_key_create(struct db *db, const char *key_id, enum fw_role role,
 /*
  * Rotate: add version n+1 with a fresh secret; every older version still
  * valid stays valid until now + grace.  Outputs the new version and the
- * end of the grace period.
+ * end of the grace period.  DB_NOT_FOUND for an unknown key id;
+ * DB_REVOKED, changing nothing, when every version of the key is revoked
+ * (a revoked key stays revoked: create a new key id instead).
  */
 int	db_key_rotate(struct db *db, const char *key_id, int64_t grace,
 	    int64_t now, uint32_t *version, int64_t *valid_until,
 	    char *secret);
 
-/* Revoke one version (version > 0) or all versions (version == 0). */
+/*
+ * Revoke one version (version > 0) or all versions (version == 0).
+ * DB_NOT_FOUND for an unknown key id or version.  Revoking what is
+ * already revoked is DB_OK and keeps the first revocation time.
+ */
 int	db_key_revoke(struct db *db, const char *key_id, uint32_t version,
 	    int64_t now);
 
@@ -84,6 +93,12 @@ int	db_key_get(struct db *db, const char *key_id, uint32_t version,
  * DB_INVALID for a malformed key id or nonce or a timestamp more than
  * window + 60 s away from the writer's clock; DB_ERROR on I/O failure
  * and always when the database was opened without a writer.
+ *
+ * DB_DUPLICATE also for any timestamp below the nonce floor: the end of
+ * the newest nonce partition ever dropped, kept in the database.  Those
+ * nonces are gone, so such a request could be a replay; this holds even
+ * when the server restarts with a larger window.  The guard answers a
+ * duplicate with its uniform 401.
  */
 int	db_nonce_record(struct db *db, const char *key_id, const char *nonce,
 	    int64_t timestamp);

@@ -19,7 +19,7 @@
 
 #include "db.h"
 
-#define DB_SCHEMA_VERSION	1	/* the newest schema we know */
+#define DB_SCHEMA_VERSION	2	/* the newest schema we know */
 #define DB_MASTER_KEY_LEN	32
 #define DB_BUSY_TIMEOUT_MS	5000
 #define DB_READERS		4	/* read connections (server) */
@@ -63,6 +63,7 @@ struct db_writer {
 	/* Only the writer thread touches the following. */
 	struct db_partition	 parts[DB_PARTITIONS_MAX];
 	size_t			 nparts;
+	int64_t			 nonce_floor;	/* as in meta, committed */
 };
 
 struct db {

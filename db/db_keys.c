@@ -85,6 +85,16 @@ db_version_insert(struct db *db, const char *key_id, uint32_t version,
 	return rc;
 }
 
+/*
+ * 1 if key_id is made only of dots: "." and ".." are path segments the
+ * router never hands to a route, so such a key could not be managed.
+ */
+static int
+db_key_id_dots(const char *key_id)
+{
+	return strspn(key_id, ".") == strlen(key_id);
+}
+
 int
 db_key_create(struct db *db, const char *key_id, enum fw_role role,
     int64_t now, char *secret)
@@ -92,7 +102,8 @@ db_key_create(struct db *db, const char *key_id, enum fw_role role,
 	sqlite3_stmt *st;
 	int rc, step;
 
-	if (!db_key_id_ok(key_id) || secret == NULL || !db_time_ok(now) ||
+	if (!db_key_id_ok(key_id) || db_key_id_dots(key_id) ||
+	    secret == NULL || !db_time_ok(now) ||
 	    (role != FW_ROLE_CLIENT && role != FW_ROLE_ADMIN))
 		return DB_INVALID;
 	if (fw_secret_new(secret) != 0)
@@ -144,6 +155,21 @@ db_version_max(sqlite3 *c, const char *key_id, uint32_t *out)
 	return rc;
 }
 
+/* DB_OK if some version of key_id is not revoked, else DB_REVOKED. */
+static int
+db_key_live(sqlite3 *c, const char *key_id)
+{
+	sqlite3_stmt *st;
+	int rc = DB_ERROR;
+
+	st = db_prepare_id(c, "SELECT count(*) FROM key_versions WHERE "
+	    "key_id = ?1 AND revoked_at IS NULL", key_id);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		rc = sqlite3_column_int64(st, 0) > 0 ? DB_OK : DB_REVOKED;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Cut every still-valid version of key_id off at `end`. */
 static int
 db_versions_limit(sqlite3 *c, const char *key_id, int64_t end, int64_t now)
@@ -181,6 +207,9 @@ db_key_rotate(struct db *db, const char *key_id, int64_t grace,
 	}
 
 	rc = db_version_max(db->admin, key_id, &newest);
+	/* A revoked key is never brought back by a new version. */
+	if (rc == DB_OK)
+		rc = db_key_live(db->admin, key_id);
 	if (rc == DB_OK && newest >= FW_KEY_VERSION_MAX)
 		rc = DB_INVALID;
 	if (rc == DB_OK)

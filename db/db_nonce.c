@@ -9,15 +9,21 @@
  * a nonce is checked against every live partition, so a replay is found
  * whatever timestamp it carries.  Between batches the writer drops whole
  * partitions that no accepted timestamp can reach any more, which costs
- * a DROP TABLE instead of a long DELETE.  Pending last_used_at updates
- * (db_key_touch) ride along in the writer's transactions.
+ * a DROP TABLE instead of a long DELETE.  The same transaction raises
+ * the nonce floor in meta to the end of the newest dropped partition;
+ * a timestamp below the floor counts as a duplicate, since its nonce may
+ * have been dropped (a restart with a larger window must not let such a
+ * replay through).  Pending last_used_at updates (db_key_touch) ride
+ * along in the writer's transactions.
  *
- * Only the writer thread uses writer.conn and writer.parts; the queue
- * and the touch table are under writer.lock.
+ * Only the writer thread uses writer.conn, writer.parts and
+ * writer.nonce_floor; the queue and the touch table are under
+ * writer.lock.
  *
- * XXX: the partition list is cached per writer, so two server processes
- * writing nonces to one file could miss each other's new partitions and
- * accept a replay; run one server per database file.
+ * XXX: the partition list and the nonce floor are cached per writer, so
+ * two server processes writing nonces to one file could miss each
+ * other's new partitions and accept a replay; run one server per
+ * database file.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -234,6 +240,11 @@ db_nonce_one(struct db *db, struct db_nonce_req *req, int64_t now)
 		req->status = DB_INVALID;
 		return DB_OK;
 	}
+	/* Its partition may have been dropped: treat it as seen. */
+	if (ts < w->nonce_floor) {
+		req->status = DB_DUPLICATE;
+		return DB_OK;
+	}
 	for (i = 0; i < w->nparts; i++) {
 		has = db_part_has(&w->parts[i], req->key_id, req->nonce);
 		if (has < 0)
@@ -307,35 +318,101 @@ db_batch_commit(struct db *db, struct db_nonce_req **batch, size_t n,
 		fw_log(FW_LOG_ERROR, "db: cannot list nonce partitions");
 }
 
-/* Drop every partition whose newest timestamp is before the horizon. */
+/* Read the nonce floor from meta; 0 when the row is missing. */
+static int
+db_floor_load(sqlite3 *c, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = DB_ERROR, step;
+
+	if (sqlite3_prepare_v2(c, "SELECT value FROM meta WHERE name = "
+	    "'nonce_floor'", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERROR;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW || step == SQLITE_DONE) {
+		*out = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		rc = DB_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Write the nonce floor, inside the open transaction. */
+static int
+db_floor_store(sqlite3 *c, int64_t value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = DB_ERROR;
+
+	if (sqlite3_prepare_v2(c, "INSERT OR REPLACE INTO meta (name, value) "
+	    "VALUES ('nonce_floor', ?1)", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, value) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_DONE)
+		rc = DB_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* 1 if p holds no timestamp at or after the horizon of `now`. */
+static int
+db_part_expired(const struct db *db, const struct db_partition *p,
+    int64_t now)
+{
+	return p->start + p->seconds - 1 < db_nonce_horizon(db, now);
+}
+
+/*
+ * Drop every partition whose newest timestamp is before the horizon and
+ * raise the nonce floor to the end of the newest one dropped, all in one
+ * transaction: a dropped partition is never left without its floor.
+ */
 static int
 db_parts_expire(struct db *db, int64_t now)
 {
 	struct db_writer *w = &db->writer;
 	struct db_partition *p;
 	char name[DB_TABLE_NAME], sql[96];
-	size_t i = 0;
-	int rc = DB_OK;
+	int64_t new_floor = w->nonce_floor;
+	size_t i, ndrop = 0;
 
+	for (i = 0; i < w->nparts; i++)
+		if (db_part_expired(db, &w->parts[i], now))
+			ndrop++;
+	if (ndrop == 0)
+		return DB_OK;
+	if (db_exec(w->conn, "BEGIN IMMEDIATE") != DB_OK)
+		goto fail;
+
+	i = 0;
 	while (i < w->nparts) {
 		p = &w->parts[i];
-		if (p->start + p->seconds - 1 >= db_nonce_horizon(db, now)) {
+		if (!db_part_expired(db, p, now)) {
 			i++;
 			continue;
 		}
 		db_part_release(p);
 		db_part_name(name, sizeof(name), p->start, p->seconds);
 		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", name);
-		if (db_exec(w->conn, sql) != DB_OK) {
-			fw_log(FW_LOG_ERROR, "db: cannot drop %s: %s", name,
-			    sqlite3_errmsg(w->conn));
-			rc = DB_ERROR;
-			return db_parts_scan(w) == DB_OK ? rc : DB_ERROR;
-		}
-		fw_log(FW_LOG_DEBUG, "db: dropped nonce partition %s", name);
+		if (db_exec(w->conn, sql) != DB_OK)
+			goto fail;
+		if (p->start + p->seconds > new_floor)
+			new_floor = p->start + p->seconds;
+		fw_log(FW_LOG_DEBUG, "db: dropping nonce partition %s", name);
 		*p = w->parts[--w->nparts];
 	}
-	return rc;
+	if (db_floor_store(w->conn, new_floor) != DB_OK ||
+	    db_exec(w->conn, "COMMIT") != DB_OK)
+		goto fail;
+	w->nonce_floor = new_floor;
+	return DB_OK;
+
+fail:
+	fw_log(FW_LOG_ERROR, "db: cannot drop expired nonce partitions: %s",
+	    sqlite3_errmsg(w->conn));
+	db_exec(w->conn, "ROLLBACK");
+	/* The tables are all still there; list them again. */
+	(void)db_parts_scan(w);
+	return DB_ERROR;
 }
 
 /* Wait for work; take up to DB_NONCE_BATCH requests and the touches. */
@@ -404,8 +481,9 @@ db_writer_start(struct db *db, const char *path, char *err, size_t errlen)
 
 	if (db_conn_open(db, path, 0, &w->conn, err, errlen) != DB_OK)
 		return DB_ERROR;
-	if (db_parts_scan(w) != DB_OK) {
-		snprintf(err, errlen, "cannot list nonce partitions: %s",
+	if (db_parts_scan(w) != DB_OK ||
+	    db_floor_load(w->conn, &w->nonce_floor) != DB_OK) {
+		snprintf(err, errlen, "cannot read the nonce store: %s",
 		    sqlite3_errmsg(w->conn));
 		return DB_ERROR;
 	}

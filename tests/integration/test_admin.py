@@ -134,6 +134,9 @@ def test_revoke_one_version_and_all():
     assert s.call("DELETE", "/admin/keys/edge-rev").status == 200
     assert s.call("GET", "/api/whoami", cred=v2).status == 401
     assert s.call("DELETE", "/admin/keys/ghost").status == 404
+    # A revoked key stays revoked: rotating it does not bring it back.
+    r = s.call("POST", "/admin/keys/edge-rev/rotate", "")
+    assert r.status == 409 and r.json()["error"] == "revoked", r
 
 
 def test_list_shows_states_and_no_secret():

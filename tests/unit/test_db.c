@@ -41,8 +41,8 @@ static const uint8_t t_master[32] = {
 static const uint8_t t_other[32] = { 9 };
 
 static int
-fx_open_key(struct fx *f, const uint8_t *master, int writer, char *err,
-    size_t errlen)
+fx_open_window(struct fx *f, const uint8_t *master, int writer,
+    unsigned window, char *err, size_t errlen)
 {
 	struct db_options o;
 
@@ -50,9 +50,16 @@ fx_open_key(struct fx *f, const uint8_t *master, int writer, char *err,
 	o.path = f->path;
 	o.master_key = master;
 	o.synchronous_full = 1;
-	o.window = T_WINDOW;
+	o.window = window;
 	o.start_writer = writer;
 	return db_open(&o, &f->db, err, errlen);
+}
+
+static int
+fx_open_key(struct fx *f, const uint8_t *master, int writer, char *err,
+    size_t errlen)
+{
+	return fx_open_window(f, master, writer, T_WINDOW, err, errlen);
 }
 
 static void
@@ -136,6 +143,24 @@ t_sql(const char *path, const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* The one integer sql yields on the file, or -1. */
+static int64_t
+t_sql_int(const char *path, const char *sql)
+{
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(c, sql, -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	return v;
+}
+
 /* ------------------------------------------------------------ keys */
 
 static void
@@ -157,6 +182,15 @@ test_db_create_key(void)
 	    secret), DB_INVALID);
 	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "x", FW_ROLE_NONE, 1000,
 	    secret), DB_INVALID);
+	/* Ids of dots only could never be named in an admin path. */
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, ".", FW_ROLE_CLIENT, 1000,
+	    secret), DB_INVALID);
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "..", FW_ROLE_ADMIN, 1000,
+	    secret), DB_INVALID);
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "....", FW_ROLE_CLIENT, 1000,
+	    secret), DB_INVALID);
+	UNIT_ASSERT_EQ_INT(db_key_count(f.db, &n), DB_OK);
+	UNIT_ASSERT_EQ_INT(n, 0);
 	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "alice", 1, 1000, &k),
 	    DB_NOT_FOUND);
 
@@ -181,6 +215,13 @@ test_db_create_key(void)
 	    DB_NOT_FOUND);
 	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "bob", 1, 1000, &k),
 	    DB_NOT_FOUND);
+
+	/* Dots next to other characters are fine. */
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, ".a", FW_ROLE_CLIENT, 1000,
+	    again), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "a..b", FW_ROLE_CLIENT, 1000,
+	    again), DB_OK);
+	fw_wipe(again, sizeof(again));
 	fw_wipe(&k, sizeof(k));
 	fx_done(&f);
 }
@@ -255,8 +296,57 @@ test_db_revoke(void)
 	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "r", 1, 1100, &k), DB_OK);
 	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "r", 0, 1200), DB_OK);
 	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "r", 1, 1200, &k), DB_NOT_FOUND);
-	/* Revoking again is not an error. */
+	/* Revoking again is not an error and keeps the first time. */
 	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "r", 1, 1300), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "r", 0, 1400), DB_OK);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "SELECT revoked_at FROM "
+	    "key_versions WHERE key_id = 'r' AND version = 1"), 1200);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "SELECT revoked_at FROM "
+	    "key_versions WHERE key_id = 'r' AND version = 2"), 1100);
+	fw_wipe(&k, sizeof(k));
+	fx_done(&f);
+}
+
+/* A key whose every version is revoked is not revived by a rotation. */
+static void
+test_db_rotate_revoked(void)
+{
+	struct fx f;
+	struct fw_key k;
+	char s[FW_SECRET_B64 + 1];
+	uint32_t v = 0;
+	int64_t until = 0;
+
+	fx_init(&f, 1);
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "gone", FW_ROLE_ADMIN, 1000, s),
+	    DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_rotate(f.db, "gone", 500, 1000, &v, &until,
+	    s), DB_OK);
+
+	/* One revoked version of two: rotation still works. */
+	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "gone", 2, 1100), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_rotate(f.db, "gone", 0, 1200, &v, &until,
+	    s), DB_OK);
+	UNIT_ASSERT_EQ_INT(v, 3);
+
+	/* Every version revoked, one at a time or all at once. */
+	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "gone", 1, 1300), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "gone", 3, 1300), DB_OK);
+	v = 0;
+	UNIT_ASSERT_EQ_INT(db_key_rotate(f.db, "gone", 100, 1400, &v, &until,
+	    s), DB_REVOKED);
+	UNIT_ASSERT_EQ_INT(v, 0);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "SELECT max(version) FROM "
+	    "key_versions WHERE key_id = 'gone'"), 3);
+	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "gone", 4, 1400, &k),
+	    DB_NOT_FOUND);
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "gone2", FW_ROLE_CLIENT, 1000,
+	    s), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_revoke(f.db, "gone2", 0, 1500), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_key_rotate(f.db, "gone2", 0, 1600, &v, &until,
+	    s), DB_REVOKED);
+	UNIT_ASSERT_STR_EQ(db_strerror(DB_REVOKED), "key is revoked");
+	fw_wipe(s, sizeof(s));
 	fw_wipe(&k, sizeof(k));
 	fx_done(&f);
 }
@@ -736,6 +826,99 @@ test_db_nonce_partition_drop(void)
 	fx_done(&f);
 }
 
+/*
+ * A nonce whose partition was dropped stays refused after a restart with
+ * a larger window: the floor, not the window, bounds what is accepted.
+ */
+static void
+test_db_nonce_floor_window_increase(void)
+{
+	struct fx f;
+	char err[256];
+	int64_t now = t_now(), old = now - 350, end;
+	long n = -1;
+
+	fx_init(&f, 1);
+	end = old - old % T_WINDOW + T_WINDOW;	/* <= now - 50 */
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "SELECT value FROM meta WHERE "
+	    "name = 'nonce_floor'"), 0);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0001",
+	    old), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0002",
+	    now), DB_OK);
+
+	/* Drop the partition of `old`; the floor moves to its end. */
+	UNIT_ASSERT_EQ_INT(db_nonce_purge(f.db, end + T_WINDOW +
+	    DB_NONCE_SLACK), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_count(f.db, &n), DB_OK);
+	UNIT_ASSERT_EQ_INT(n, 1);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "SELECT value FROM meta WHERE "
+	    "name = 'nonce_floor'"), end);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0001",
+	    old), DB_DUPLICATE);
+
+	/* Restart with a window that reaches `old` again. */
+	db_close(f.db);
+	f.db = NULL;
+	UNIT_ASSERT_EQ_INT(fx_open_window(&f, t_master, 1, 12 * T_WINDOW,
+	    err, sizeof(err)), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0001",
+	    old), DB_DUPLICATE);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0003",
+	    old), DB_DUPLICATE);
+	/* The floor itself is accepted, one second below it is not. */
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0004",
+	    end - 1), DB_DUPLICATE);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0004",
+	    end), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0005",
+	    now), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0002",
+	    now), DB_DUPLICATE);
+
+	/* The floor never moves back, whatever is dropped later. */
+	UNIT_ASSERT_EQ_INT(db_nonce_purge(f.db, now + 100000), DB_OK);
+	UNIT_ASSERT(t_sql_int(f.path, "SELECT value FROM meta WHERE "
+	    "name = 'nonce_floor'") > now);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "floor-nonce-0006",
+	    now), DB_DUPLICATE);
+	fx_done(&f);
+}
+
+/* A schema 1 file is migrated forward at open and gains a floor of 0. */
+static void
+test_db_migrate_v1(void)
+{
+	struct fx f;
+	char err[256], s[FW_SECRET_B64 + 1];
+	struct fw_key k;
+	int64_t now = t_now();
+
+	fx_init(&f, 1);
+	UNIT_ASSERT_EQ_INT(db_key_create(f.db, "old", FW_ROLE_CLIENT, 1000, s),
+	    DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "old", "v1-nonce-000001",
+	    now), DB_OK);
+	db_close(f.db);
+	f.db = NULL;
+	UNIT_ASSERT_EQ_INT(t_sql(f.path, "DELETE FROM meta WHERE name = "
+	    "'nonce_floor'; PRAGMA user_version=1"), 0);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "PRAGMA user_version"), 1);
+
+	UNIT_ASSERT_EQ_INT(fx_open_key(&f, t_master, 1, err, sizeof(err)),
+	    DB_OK);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "PRAGMA user_version"),
+	    DB_SCHEMA_VERSION);
+	UNIT_ASSERT_EQ_INT(t_sql_int(f.path, "SELECT value FROM meta WHERE "
+	    "name = 'nonce_floor'"), 0);
+	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "old", 1, 1000, &k), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "old", "v1-nonce-000001",
+	    now), DB_DUPLICATE);
+	fw_wipe(s, sizeof(s));
+	fw_wipe(&k, sizeof(k));
+	fx_done(&f);
+}
+
 /* ------------------------------------------------- file safety */
 
 static void
@@ -797,12 +980,14 @@ test_db_newer_schema_refused(void)
 	struct fx f;
 	uint8_t *b0, *b1;
 	size_t l0, l1;
-	char err[256];
+	char err[256], sql[64];
 
 	fx_init(&f, 0);
 	db_close(f.db);
 	f.db = NULL;
-	UNIT_ASSERT_EQ_INT(t_sql(f.path, "PRAGMA user_version=2"), 0);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d",
+	    DB_SCHEMA_VERSION + 1);
+	UNIT_ASSERT_EQ_INT(t_sql(f.path, sql), 0);
 	b0 = t_slurp(f.path, &l0);
 	err[0] = '\0';
 	UNIT_ASSERT_EQ_INT(fx_open_key(&f, t_master, 1, err, sizeof(err)),
@@ -897,6 +1082,7 @@ const struct unit_test db_tests[] = {
 	{ "db_create_key", test_db_create_key },
 	{ "db_rotate_grace", test_db_rotate_grace },
 	{ "db_revoke", test_db_revoke },
+	{ "db_rotate_revoked", test_db_rotate_revoked },
 	{ "db_key_list", test_db_key_list },
 	{ "db_audit", test_db_audit },
 	{ "db_sealed_bound_to_version", test_db_sealed_bound_to_version },
@@ -908,6 +1094,9 @@ const struct unit_test db_tests[] = {
 	{ "db_nonce_survives_reopen", test_db_nonce_survives_reopen },
 	{ "db_nonce_survives_kill", test_db_nonce_survives_kill },
 	{ "db_nonce_partition_drop", test_db_nonce_partition_drop },
+	{ "db_nonce_floor_window_increase",
+	    test_db_nonce_floor_window_increase },
+	{ "db_migrate_v1", test_db_migrate_v1 },
 	{ "db_wrong_master_key", test_db_wrong_master_key },
 	{ "db_newer_schema_refused", test_db_newer_schema_refused },
 	{ "db_fresh_and_garbage_files", test_db_fresh_and_garbage_files },
