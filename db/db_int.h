@@ -27,6 +27,9 @@
 #define DB_NONCE_SLACK		60	/* seconds kept past the window */
 #define DB_PARTITIONS_MAX	64	/* live nonce tables we track */
 #define DB_TOUCH_MAX		256	/* pending last_used_at updates */
+#define DB_TABLE_NAME		64	/* "nonce_<int64>_<int64>" */
+#define DB_PURGE_ROWS		256	/* rows per DELETE while purging */
+#define DB_PURGE_BUDGET_US	2000	/* writer time per purge step */
 
 /* Sealed secret: nonce || ciphertext || tag. */
 #define DB_SEAL_NONCE		12
@@ -64,6 +67,12 @@ struct db_writer {
 	struct db_partition	 parts[DB_PARTITIONS_MAX];
 	size_t			 nparts;
 	int64_t			 nonce_floor;	/* as in meta, committed */
+	/* Expired tables being emptied a step at a time, then dropped. */
+	char			 retiring[DB_PARTITIONS_MAX][DB_TABLE_NAME];
+	size_t			 nretiring;
+	int64_t			 purge_rows;	/* of retiring[0] so far */
+	int64_t			 purge_steps;
+	int64_t			 purge_max_us;	/* longest step */
 };
 
 struct db {

@@ -7,13 +7,20 @@
  * for up to DB_NONCE_BATCH nonces).  Nonces live in time partitions,
  * tables named nonce_<start>_<seconds>, each with UNIQUE(key_id, nonce);
  * a nonce is checked against every live partition, so a replay is found
- * whatever timestamp it carries.  Between batches the writer drops whole
- * partitions that no accepted timestamp can reach any more, which costs
- * a DROP TABLE instead of a long DELETE.  The same transaction raises
- * the nonce floor in meta to the end of the newest dropped partition;
- * a timestamp below the floor counts as a duplicate, since its nonce may
- * have been dropped (a restart with a larger window must not let such a
- * replay through).  Pending last_used_at updates (db_key_touch) ride
+ * whatever timestamp it carries.  A partition is a WITHOUT ROWID table
+ * keyed by (key_id, nonce): one b-tree, so an insert touches one tree and
+ * deleting its rows in key order walks pages in order.
+ *
+ * Between batches the writer retires partitions that no accepted
+ * timestamp can reach any more: it stops checking them and raises the
+ * nonce floor in meta to the end of the newest retired one (a timestamp
+ * below the floor counts as a duplicate, since its nonce may be gone: a
+ * restart with a larger window must not let such a replay through).  It
+ * then empties a retired table in steps of at most DB_PURGE_BUDGET_US,
+ * each its own short transaction between batches, and drops it once
+ * empty; so a purge never holds the write lock for long, however many
+ * rows expire at once (a single DROP TABLE of 3 M rows took over a
+ * second).  Pending last_used_at updates (db_key_touch) ride
  * along in the writer's transactions.
  *
  * Only the writer thread uses writer.conn, writer.parts and
@@ -32,8 +39,6 @@
 #include <time.h>
 
 #include "db_int.h"
-
-#define DB_TABLE_NAME	64	/* "nonce_<int64>_<int64>" */
 
 struct db_nonce_req {
 	struct db_nonce_req	*next;
@@ -168,7 +173,7 @@ db_part_for(struct db *db, int64_t start)
 	db_part_name(name, sizeof(name), p->start, p->seconds);
 	snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS %s ("
 	    "key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts INTEGER NOT NULL,"
-	    " UNIQUE (key_id, nonce))", name);
+	    " PRIMARY KEY (key_id, nonce)) WITHOUT ROWID", name);
 	if (db_exec(w->conn, sql) != DB_OK ||
 	    db_part_prepare(w->conn, p) != DB_OK)
 		return NULL;
@@ -362,26 +367,40 @@ db_part_expired(const struct db *db, const struct db_partition *p,
 }
 
 /*
- * Drop every partition whose newest timestamp is before the horizon and
- * raise the nonce floor to the end of the newest one dropped, all in one
- * transaction: a dropped partition is never left without its floor.
+ * Retire every partition whose newest timestamp is before the horizon:
+ * stop checking it, queue it for emptying, and raise the nonce floor to
+ * the end of the newest one, in one short transaction (no rows move).
  */
 static int
 db_parts_expire(struct db *db, int64_t now)
 {
 	struct db_writer *w = &db->writer;
 	struct db_partition *p;
-	char name[DB_TABLE_NAME], sql[96];
 	int64_t new_floor = w->nonce_floor;
-	size_t i, ndrop = 0;
+	size_t i, nretire = 0;
 
 	for (i = 0; i < w->nparts; i++)
 		if (db_part_expired(db, &w->parts[i], now))
-			ndrop++;
-	if (ndrop == 0)
+			nretire++;
+	if (nretire == 0)
 		return DB_OK;
-	if (db_exec(w->conn, "BEGIN IMMEDIATE") != DB_OK)
-		goto fail;
+	if (w->nretiring + nretire > DB_PARTITIONS_MAX)
+		return DB_OK;		/* retry once some are dropped */
+	for (i = 0; i < w->nparts; i++) {
+		p = &w->parts[i];
+		if (db_part_expired(db, p, now) &&
+		    p->start + p->seconds > new_floor)
+			new_floor = p->start + p->seconds;
+	}
+	if (db_exec(w->conn, "BEGIN IMMEDIATE") != DB_OK ||
+	    db_floor_store(w->conn, new_floor) != DB_OK ||
+	    db_exec(w->conn, "COMMIT") != DB_OK) {
+		fw_log(FW_LOG_ERROR, "db: cannot retire nonce partitions: %s",
+		    sqlite3_errmsg(w->conn));
+		db_exec(w->conn, "ROLLBACK");
+		return DB_ERROR;
+	}
+	w->nonce_floor = new_floor;
 
 	i = 0;
 	while (i < w->nparts) {
@@ -391,28 +410,81 @@ db_parts_expire(struct db *db, int64_t now)
 			continue;
 		}
 		db_part_release(p);
-		db_part_name(name, sizeof(name), p->start, p->seconds);
+		db_part_name(w->retiring[w->nretiring], DB_TABLE_NAME,
+		    p->start, p->seconds);
+		fw_log(FW_LOG_DEBUG, "db: retiring nonce partition %s",
+		    w->retiring[w->nretiring]);
+		w->nretiring++;
+		*p = w->parts[--w->nparts];
+	}
+	return DB_OK;
+}
+
+static int64_t
+db_elapsed_us(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/*
+ * One purge step: delete rows of the oldest retired table, DB_PURGE_ROWS
+ * at a time in key order, until it is empty (then drop it) or
+ * budget_us has passed; one transaction.  1 if work remains.
+ */
+static int
+db_purge_step(struct db *db, int64_t budget_us)
+{
+	struct db_writer *w = &db->writer;
+	const char *name;
+	char sql[256];
+	struct timespec t0;
+	int empty = 0;
+
+	if (w->nretiring == 0)
+		return 0;
+	name = w->retiring[0];
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (db_exec(w->conn, "BEGIN IMMEDIATE") != DB_OK)
+		goto fail;
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE (key_id, nonce) IN "
+	    "(SELECT key_id, nonce FROM %s LIMIT %d)", name, name,
+	    DB_PURGE_ROWS);
+	do {
+		if (db_exec(w->conn, sql) != DB_OK)
+			goto fail;
+		w->purge_rows += sqlite3_changes(w->conn);
+		empty = sqlite3_changes(w->conn) < DB_PURGE_ROWS;
+	} while (!empty && db_elapsed_us(&t0) < budget_us);
+	if (empty) {
 		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", name);
 		if (db_exec(w->conn, sql) != DB_OK)
 			goto fail;
-		if (p->start + p->seconds > new_floor)
-			new_floor = p->start + p->seconds;
-		fw_log(FW_LOG_DEBUG, "db: dropping nonce partition %s", name);
-		*p = w->parts[--w->nparts];
 	}
-	if (db_floor_store(w->conn, new_floor) != DB_OK ||
-	    db_exec(w->conn, "COMMIT") != DB_OK)
+	if (db_exec(w->conn, "COMMIT") != DB_OK)
 		goto fail;
-	w->nonce_floor = new_floor;
-	return DB_OK;
-
+	w->purge_steps++;
+	if (db_elapsed_us(&t0) > w->purge_max_us)
+		w->purge_max_us = db_elapsed_us(&t0);
+	if (empty) {
+		/* The longest step is the longest the write lock was held. */
+		fw_log(FW_LOG_INFO, "db: purged nonce partition %s: %" PRId64
+		    " rows in %" PRId64 " steps, longest step %" PRId64 " us",
+		    name, w->purge_rows, w->purge_steps, w->purge_max_us);
+		w->purge_rows = w->purge_steps = w->purge_max_us = 0;
+		memmove(w->retiring[0], w->retiring[1],
+		    (w->nretiring - 1) * sizeof(w->retiring[0]));
+		w->nretiring--;
+	}
+	return w->nretiring > 0;
 fail:
-	fw_log(FW_LOG_ERROR, "db: cannot drop expired nonce partitions: %s",
+	fw_log(FW_LOG_ERROR, "db: cannot purge nonce partition %s: %s", name,
 	    sqlite3_errmsg(w->conn));
 	db_exec(w->conn, "ROLLBACK");
-	/* The tables are all still there; list them again. */
-	(void)db_parts_scan(w);
-	return DB_ERROR;
+	return 0;
 }
 
 /* Wait for work; take up to DB_NONCE_BATCH requests and the touches. */
@@ -424,8 +496,17 @@ db_writer_take(struct db_writer *w, struct db_nonce_req **batch,
 	size_t n = 0;
 
 	if (w->head == NULL && !w->stop) {
+		/* A pending purge goes on in steps while nothing else waits. */
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 1;
+		if (w->nretiring > 0) {
+			until.tv_nsec += 2000000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+		} else {
+			until.tv_sec += 1;
+		}
 		pthread_cond_timedwait(&w->wake, &w->lock, &until);
 	}
 	while (w->head != NULL && n < DB_NONCE_BATCH) {
@@ -458,11 +539,17 @@ db_writer_main(void *arg)
 		now = db_now();
 		if (n > 0 || ntouch > 0)
 			db_batch_commit(db, batch, n, touch, ntouch, now);
-		for (i = 0; i < n; i++)
-			if (batch[i]->purge_at > 0)
-				batch[i]->status = db_parts_expire(db,
-				    batch[i]->purge_at);
+		/* An explicit purge (db_nonce_purge) runs to the end. */
+		for (i = 0; i < n; i++) {
+			if (batch[i]->purge_at == 0)
+				continue;
+			batch[i]->status = db_parts_expire(db,
+			    batch[i]->purge_at);
+			while (db_purge_step(db, DB_PURGE_BUDGET_US))
+				continue;
+		}
 		(void)db_parts_expire(db, now);
+		(void)db_purge_step(db, DB_PURGE_BUDGET_US);
 
 		pthread_mutex_lock(&w->lock);
 		for (i = 0; i < n; i++)

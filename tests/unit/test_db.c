@@ -827,6 +827,41 @@ test_db_nonce_partition_drop(void)
 }
 
 /*
+ * An expired partition larger than one purge chunk is emptied over
+ * several DELETE steps and then dropped; live partitions are untouched.
+ */
+static void
+test_db_nonce_purge_in_steps(void)
+{
+	struct fx f;
+	int64_t now = t_now(), old = now - 250, last;
+	char nonce[32];
+	long n = -1;
+	int i;
+
+	fx_init(&f, 1);
+	last = old - old % T_WINDOW + T_WINDOW - 1;
+	for (i = 0; i < 3 * DB_PURGE_ROWS + 7; i++) {
+		snprintf(nonce, sizeof(nonce), "step-old-%08d", i);
+		UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", nonce, old),
+		    DB_OK);
+	}
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "step-new-00000001",
+	    now + 250), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_count(f.db, &n), DB_OK);
+	UNIT_ASSERT_EQ_INT(n, 3 * DB_PURGE_ROWS + 8);
+
+	UNIT_ASSERT_EQ_INT(db_nonce_purge(f.db, last + T_WINDOW +
+	    DB_NONCE_SLACK + 1), DB_OK);
+	UNIT_ASSERT_EQ_INT(db_nonce_count(f.db, &n), DB_OK);
+	UNIT_ASSERT_EQ_INT(n, 1);
+	UNIT_ASSERT_EQ_INT(t_nonce_tables(f.path), 1);
+	UNIT_ASSERT_EQ_INT(db_nonce_record(f.db, "k", "step-new-00000001",
+	    now), DB_DUPLICATE);
+	fx_done(&f);
+}
+
+/*
  * A nonce whose partition was dropped stays refused after a restart with
  * a larger window: the floor, not the window, bounds what is accepted.
  */
@@ -1094,6 +1129,7 @@ const struct unit_test db_tests[] = {
 	{ "db_nonce_survives_reopen", test_db_nonce_survives_reopen },
 	{ "db_nonce_survives_kill", test_db_nonce_survives_kill },
 	{ "db_nonce_partition_drop", test_db_nonce_partition_drop },
+	{ "db_nonce_purge_in_steps", test_db_nonce_purge_in_steps },
 	{ "db_nonce_floor_window_increase",
 	    test_db_nonce_floor_window_increase },
 	{ "db_migrate_v1", test_db_migrate_v1 },
