@@ -320,6 +320,10 @@ class ApiServer:
         self.extra = list(extra)
         self.p = None
 
+    @property
+    def scheme(self):
+        return "http" if "--insecure-http" in self.extra else "https"
+
     def start(self):
         cmd = [APISERVER, "--listen", "127.0.0.1:0", "--data-dir", self.dir,
                "--window", str(WINDOW)] + self.extra
@@ -380,8 +384,8 @@ def api_run(srv, label, dur, method="GET", path="/api/whoami", body=None,
     count = count or max(100000, 45000 * dur)
     prefix = gen(os.path.join(TMP, "req-" + label), srv.host, count, method,
                  path, body, cred=srv.cred)
-    r = measure(srv.p.pid, lambda: wrk("https://%s/" % srv.host, prefix,
-                                       dur))
+    r = measure(srv.p.pid, lambda: wrk("%s://%s/" % (srv.scheme, srv.host),
+                                       prefix, dur))
     time.sleep(0.3)
     r["accepted"] = srv.nonce_count(TAGS[prefix])
     r["generated"] = count
@@ -538,6 +542,8 @@ def part1_2(api):
                                      os.path.join(api.dir,
                                                   "admin.credential"))
     R["tls"]["gunicorn"] = tls_probe(fl_port)
+    # The same server without TLS: what the front end's TLS costs.
+    plain = ApiServer("plain", ["--insecure-http"]).start()
     static = gen(os.path.join(TMP, "req-static"), api.host, 100000)
     static_post = gen(os.path.join(TMP, "req-static-post"), api.host, 50000,
                       "POST", "/api/data", body)
@@ -550,6 +556,10 @@ def part1_2(api):
         api_run(api, "warm-" + part, WARM, method, path, bodyf, 100000)
         res["apiserver"] = api_run(api, "apiserver-" + part, DUR, method,
                                    path, bodyf)
+        api_run(plain, "warm-plain-" + part, WARM, method, path, bodyf,
+                100000)
+        res["apiserver_plain"] = api_run(plain, "apiserver-plain-" + part,
+                                         DUR, method, path, bodyf)
         # nginx, static TLS
         wrk("https://127.0.0.1:%d/" % ngx_port, stat, WARM, cycle=True)
         r = measure(ngx.pid, lambda: wrk("https://127.0.0.1:%d/" % ngx_port,
@@ -580,6 +590,7 @@ def part1_2(api):
         R["part1" if part == "GET" else "part2"] = res
     for p in (ngx, cw, fl):
         stop(p)
+    plain.stop()
     unlink_reqs(static)
     unlink_reqs(static_post)
 
@@ -911,11 +922,13 @@ def write_results():
           "non-2xx | socket errors | cores used by server / wrk / others |")
         w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         tr = {"apiserver": "TLS 1.2, signed, nonce in sqlite",
+              "apiserver_plain": "the same with --insecure-http (no TLS)",
               "nginx": "TLS 1.2, fixed 200",
               "civetweb_min": "plain HTTP, fixed 200",
               "flask": "TLS 1.2 (gunicorn gthread 2x16), signed, nonce "
                        "in sqlite"}
-        for k in ("apiserver", "nginx", "civetweb_min", "flask"):
+        for k in ("apiserver", "apiserver_plain", "nginx", "civetweb_min",
+                  "flask"):
             r = res.get(k)
             if not r:
                 continue
@@ -929,6 +942,12 @@ def write_results():
         a, n, c, f = (res.get(k) for k in ("apiserver", "nginx",
                                            "civetweb_min", "flask"))
         w("")
+        ap = res.get("apiserver_plain")
+        if a and ap:
+            w("apiserver TLS / --insecure-http: throughput %.2fx, CPU per "
+              "request %.2fx (%.1f us of TLS front end per request).  " % (
+                  a["rps"] / ap["rps"], a["cpu_us"] / ap["cpu_us"],
+                  a["cpu_us"] - ap["cpu_us"]))
         if a and n:
             w("apiserver / nginx: throughput %.2fx, CPU per request %.2fx.  "
               % (a["rps"] / n["rps"], a["cpu_us"] / n["cpu_us"]))

@@ -440,7 +440,6 @@ db_alloc(const struct db_options *opt)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&db->writer.wake, &attr);
 	pthread_condattr_destroy(&attr);
-	pthread_cond_init(&db->writer.done, NULL);
 	return db;
 }
 
@@ -505,7 +504,6 @@ db_close(struct db *db)
 		db_conn_close(db->readers[i]);
 	}
 	db_conn_close(db->admin);
-	pthread_cond_destroy(&db->writer.done);
 	pthread_cond_destroy(&db->writer.wake);
 	pthread_mutex_destroy(&db->writer.lock);
 	pthread_mutex_destroy(&db->admin_lock);

@@ -59,7 +59,6 @@ struct db_writer {
 	sqlite3			*conn;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;		/* work for the writer */
-	pthread_cond_t		 done;		/* a batch has finished */
 	struct db_nonce_req	*head, *tail;	/* queued, under lock */
 	struct db_touch		 touch[DB_TOUCH_MAX];	/* under lock */
 	size_t			 ntouch;

@@ -48,6 +48,7 @@ struct db_nonce_req {
 	int64_t			 purge_at;	/* > 0: a purge, not a nonce */
 	int			 status;
 	int			 done;
+	pthread_cond_t		 wake;	/* its caller waits on this alone */
 };
 
 static int64_t
@@ -552,10 +553,11 @@ db_writer_main(void *arg)
 		(void)db_purge_step(db, DB_PURGE_BUDGET_US);
 
 		pthread_mutex_lock(&w->lock);
-		for (i = 0; i < n; i++)
+		/* Wake exactly the callers of this batch, not every waiter. */
+		for (i = 0; i < n; i++) {
 			batch[i]->done = 1;
-		if (n > 0)
-			pthread_cond_broadcast(&w->done);
+			pthread_cond_signal(&batch[i]->wake);
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -606,10 +608,13 @@ static int
 db_writer_submit(struct db *db, struct db_nonce_req *req)
 {
 	struct db_writer *w = &db->writer;
+	int status;
 
+	pthread_cond_init(&req->wake, NULL);
 	pthread_mutex_lock(&w->lock);
 	if (!w->running || w->stop) {
 		pthread_mutex_unlock(&w->lock);
+		pthread_cond_destroy(&req->wake);
 		return DB_ERROR;
 	}
 	if (w->tail != NULL)
@@ -619,9 +624,11 @@ db_writer_submit(struct db *db, struct db_nonce_req *req)
 	w->tail = req;
 	pthread_cond_signal(&w->wake);
 	while (!req->done)
-		pthread_cond_wait(&w->done, &w->lock);
+		pthread_cond_wait(&req->wake, &w->lock);
+	status = req->status;
 	pthread_mutex_unlock(&w->lock);
-	return req->status;
+	pthread_cond_destroy(&req->wake);
+	return status;
 }
 
 int
