@@ -161,6 +161,13 @@ class Server:
     def host(self):
         return "127.0.0.1:%d" % self.port
 
+    def clone(self):
+        """The same server, with a connection of its own (for threads)."""
+        c = Server.__new__(Server)
+        c.__dict__.update(self.__dict__)
+        c.conn = None
+        return c
+
     # -- connections ---------------------------------------------------
     def ssl_context(self):
         ctx = ssl.create_default_context(cafile=self.cafile)

@@ -244,9 +244,7 @@ def test_rotation_under_load_loses_no_request_until_grace_ends():
     deadline = time.time() + 30
 
     def client(n):
-        c = Server.__new__(Server)
-        c.__dict__.update(s.__dict__)
-        c.conn = None
+        c = s.clone()
         out = []
         while not stop.is_set() and len(out) < 5000 and time.time() < deadline:
             t = time.time()

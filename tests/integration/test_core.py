@@ -322,9 +322,7 @@ def test_50_concurrent_clients_50_nonces():
     cred = s.admin()
 
     def one(i):
-        c = Server.__new__(Server)
-        c.__dict__.update(s.__dict__)
-        c.conn = None
+        c = s.clone()
         try:
             return c.call("POST", "/api/data", json.dumps({"i": i}),
                           cred=cred).status

@@ -122,9 +122,7 @@ def test_200_concurrent_tls_clients():
     cred = s.admin()
 
     def one(i):
-        c = Server.__new__(Server)
-        c.__dict__.update(s.__dict__)
-        c.conn = None
+        c = s.clone()
         try:
             return c.call("GET", "/api/whoami?c=%d" % i, cred=cred).status
         finally:
@@ -201,9 +199,7 @@ def test_threads_4_with_16_keepalive_clients_all_answered():
     cred = s.admin()
     try:
         def client(i):
-            c = Server.__new__(Server)
-            c.__dict__.update(s.__dict__)
-            c.conn = None
+            c = s.clone()
             out = []
             try:
                 for j in range(5):
