@@ -71,6 +71,8 @@ static const struct flag serve_flags[] = {
 	    "plain HTTP instead of TLS (loopback only)" },
 	{ "--dev", FLAG_BOOL, 0, 0,
 	    "401 bodies say why (loopback only)" },
+	{ "--no-access-log", FLAG_BOOL, 0, 0,
+	    "no log line per request (refusals are still logged)" },
 	{ "--verbose", FLAG_BOOL, 0, 0, "debug logging" },
 	{ "--help", FLAG_BOOL, 0, 0, "this text" },
 	{ "--version", FLAG_BOOL, 0, 0, "print the version" },
@@ -136,6 +138,8 @@ serve_set(struct serve_opts *o, const char *name, const char *sval,
 		o->fw.dev = 1;
 	else if (strcmp(name, "--verbose") == 0)
 		o->verbose = 1;
+	else if (strcmp(name, "--no-access-log") == 0)
+		o->fw.no_access_log = 1;
 	return 0;
 }
 

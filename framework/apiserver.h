@@ -204,6 +204,7 @@ struct fw_config {
 	unsigned	 idle_timeout_ms;
 	unsigned	 request_timeout_ms;	/* to receive one request */
 	int		 dev;		/* debugging detail in 401 bodies */
+	int		 no_access_log;	/* 1: no line per request */
 	const struct fw_store *store;
 };
 

@@ -655,7 +655,8 @@ begin_request(struct mg_connection *conn)
 	req.must_close = client_wants_close(ri);
 
 	serve(&req);
-	access_log(&req);
+	if (!srv->cfg.no_access_log)
+		access_log(&req);
 	if (req.body != NULL) {
 		fw_wipe(req.body, req.body_len);
 		free(req.body);

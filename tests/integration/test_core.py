@@ -368,3 +368,18 @@ def test_nonce_length_limits_at_n_and_n_plus_1():
         nonce = "N" * (n - 8) + lib.new_nonce()[:8]
         r = s.call("GET", "/api/whoami", nonce=nonce)
         assert r.status == want, (n, r)
+
+
+def test_no_access_log_flag_keeps_refusals_in_the_log():
+    s = Server("quiet", args=["--no-access-log"]).start()
+    try:
+        ok = s.call("GET", "/api/whoami")
+        bad = s.call("GET", "/api/whoami", ts=1)
+        assert ok.status == 200 and bad.status == 401
+        time.sleep(0.2)
+        log = s.log()
+        assert "access id=" not in log
+        assert bad.header("X-Request-Id") in log
+        assert ok.header("X-Request-Id") not in log
+    finally:
+        s.stop()
