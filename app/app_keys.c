@@ -231,14 +231,30 @@ keys_revoke(struct db *db, const struct keys_opts *o)
 	return APP_EXIT_OK;
 }
 
+/* A unix time as UTC "YYYY-MM-DDTHH:MM:SSZ", or "-" for none (0). */
+static const char *
+list_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "-";
+	return buf;
+}
+
 static void
 list_print(const struct db_key_info *r, void *arg)
 {
+	char c[32], v[32], u[32];
+
 	(void)arg;
-	printf("%-24s %-6s v%-4u %-8s created=%lld valid_until=%lld "
-	    "last_used=%lld\n", r->key_id, fw_role_name(r->role), r->version,
-	    r->state, (long long)r->created_at, (long long)r->valid_until,
-	    (long long)r->last_used_at);
+	printf("%-24s %-6s v%-4u %-8s created=%s valid_until=%s "
+	    "last_used=%s\n", r->key_id, fw_role_name(r->role), r->version,
+	    r->state, list_time(r->created_at, c, sizeof(c)),
+	    list_time(r->valid_until, v, sizeof(v)),
+	    list_time(r->last_used_at, u, sizeof(u)));
 }
 
 static int
@@ -346,13 +362,19 @@ app_cmd_cert(int argc, char **argv)
 			printf("usage: apiserver cert [--out DIR] [--name "
 			    "NAME]...\nMakes DIR/cert.pem and DIR/key.pem "
 			    "(ECDSA P-256, self-signed; default names "
-			    "localhost and 127.0.0.1).\n");
+			    "localhost and 127.0.0.1;\nthe server's own first "
+			    "start also adds ::1).\n");
 			return APP_EXIT_OK;
 		}
-		if (i + 1 >= argc || (strcmp(argv[i], "--out") != 0 &&
-		    strcmp(argv[i], "--name") != 0)) {
+		if (strcmp(argv[i], "--out") != 0 &&
+		    strcmp(argv[i], "--name") != 0) {
 			fprintf(stderr, "apiserver cert: unexpected '%s' (see "
 			    "--help)\n", argv[i]);
+			return APP_EXIT_USAGE;
+		}
+		if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+			fprintf(stderr, "apiserver cert: %s needs a value\n",
+			    argv[i]);
 			return APP_EXIT_USAGE;
 		}
 		if (strcmp(argv[i], "--out") == 0) {

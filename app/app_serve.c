@@ -340,6 +340,8 @@ serve_run(struct serve_opts *o)
 out:
 	fw_server_free(srv);
 	db_close(db);
+	if (rc == APP_EXIT_OK)
+		fw_log(FW_LOG_INFO, "stopped");
 	return rc;
 }
 

@@ -474,6 +474,8 @@ test_db_sealed_bound_to_version(void)
 	UNIT_ASSERT_EQ_INT(t_sql(f.path, "UPDATE key_versions SET sealed = "
 	    "(SELECT sealed FROM key_versions WHERE version = 1) "
 	    "WHERE version = 2"), 0);
+	fprintf(stderr, "  (expected: the store logs that a secret of key m "
+	    "does not open)\n");
 	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "m", 2, 1000, &k), DB_ERROR);
 	UNIT_ASSERT_EQ_INT(db_key_get(f.db, "m", 1, 1000, &k), DB_OK);
 	fw_wipe(&k, sizeof(k));
