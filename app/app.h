@@ -31,6 +31,7 @@ enum app_exit {
 #define APP_DEFAULT_GRACE	86400
 #define APP_MAX_GRACE		(90 * 86400)
 #define APP_JSON_DEPTH_MAX	32	/* nesting of arrays and objects */
+#define APP_JSON_VALUES_MAX	20000	/* array elements + object members */
 
 /* One credential: what a client needs to sign. */
 struct app_credential {

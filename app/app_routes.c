@@ -41,16 +41,18 @@ reply_obj(struct fw_request *req, int status, json_t *obj)
 }
 
 /*
- * 1 if arrays and objects in the JSON text nest at most `max` deep.
- * jansson recurses once per level when it parses, dumps and frees, and a
- * worker thread's stack is small, so deep input must not reach it.
+ * 1 if arrays and objects in the JSON text nest at most `max` deep and
+ * it holds at most APP_JSON_VALUES_MAX values.  jansson recurses once per
+ * level when it parses, dumps and frees, and a worker thread's stack is
+ * small, so deep input must not reach it; and each value costs a tree
+ * node, so a 1 MiB body of "[{},{},...]" would cost far more than 1 MiB.
  */
 static int
-json_depth_ok(const char *p, size_t len, unsigned max)
+json_shape_ok(const char *p, size_t len, unsigned max)
 {
 	unsigned depth = 0;
+	size_t i, values = 1;
 	int in_string = 0;
-	size_t i;
 
 	for (i = 0; i < len; i++) {
 		if (in_string) {
@@ -65,6 +67,8 @@ json_depth_ok(const char *p, size_t len, unsigned max)
 				return 0;
 		} else if ((p[i] == ']' || p[i] == '}') && depth > 0) {
 			depth--;
+		} else if (p[i] == ',' && ++values > APP_JSON_VALUES_MAX) {
+			return 0;
 		}
 	}
 	return 1;
@@ -82,7 +86,7 @@ body_json(struct fw_request *req, int allow_empty, size_t flags)
 	body = fw_req_body(req, &len);
 	if (len == 0 && allow_empty)
 		return json_object();
-	if (!json_depth_ok(body, len, APP_JSON_DEPTH_MAX)) {
+	if (!json_shape_ok(body, len, APP_JSON_DEPTH_MAX)) {
 		fw_reply_error(req, 400, "invalid_json");
 		return NULL;
 	}

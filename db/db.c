@@ -431,7 +431,12 @@ db_alloc(const struct db_options *opt)
 	memcpy(db->master, opt->master_key, DB_MASTER_KEY_LEN);
 	db->synchronous_full = opt->synchronous_full != 0;
 	db->window = opt->window;
-	db->partition_seconds = opt->window;
+	/*
+	 * A partition spans the window, but never less than the slack: a
+	 * one-second window must not need sixty tables.
+	 */
+	db->partition_seconds = opt->window < DB_NONCE_SLACK ?
+	    DB_NONCE_SLACK : opt->window;
 	pthread_mutex_init(&db->pool_lock, NULL);
 	pthread_cond_init(&db->pool_free, NULL);
 	pthread_mutex_init(&db->admin_lock, NULL);

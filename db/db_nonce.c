@@ -165,8 +165,11 @@ db_part_for(struct db *db, int64_t start)
 		if (w->parts[i].start == start &&
 		    w->parts[i].seconds == db->partition_seconds)
 			return &w->parts[i];
-	if (w->nparts == DB_PARTITIONS_MAX)
+	if (w->nparts == DB_PARTITIONS_MAX) {
+		fw_log(FW_LOG_ERROR, "db: %d nonce partitions are live; no room "
+		    "for another until one expires", DB_PARTITIONS_MAX);
 		return NULL;
+	}
 
 	p = &w->parts[w->nparts];
 	p->start = start;

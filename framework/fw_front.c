@@ -370,6 +370,8 @@ relay_to_backend(struct conn *c, const unsigned char *buf, size_t len,
 	for (;;) {
 		n = send(c->bfd, buf, len, MSG_NOSIGNAL);
 		if (n > 0) {
+			if (!c->unanswered)
+				c->t_asked = now;
 			c->unanswered = 1;
 			c->t_be_io = now;
 			return n;
@@ -738,6 +740,39 @@ backend_idle(const struct conn *c, uint64_t now, uint64_t idle)
 	return len == 0 && now - c->t_be_io >= idle;
 }
 
+/* 1 if the client bytes waiting for a backend hold a whole request head. */
+static int
+head_seen(struct conn *c)
+{
+	const unsigned char *buf;
+	size_t len = 0;
+
+	if (c->sc != NULL) {
+		buf = br_ssl_engine_recvapp_buf(&c->sc->eng, &len);
+	} else {
+		buf = c->c2b.p + c->c2b.off;
+		len = c->c2b.len;
+	}
+	return buf != NULL && memmem(buf, len, "\r\n\r\n", 4) != NULL;
+}
+
+/*
+ * 1 if c holds a backend slot for bytes that are not yet a whole request
+ * head: sent, unanswered, and civetweb not inside a request (it marks
+ * that once the head is complete) for FRONT_HEAD_MS.
+ * XXX: a slot is granted before the head is complete, so clients that
+ * stall heads in greater numbers than there are slots can still make
+ * others wait a few seconds per round (or get a 503 after the queue
+ * timeout); granting slots only to complete heads would end that.
+ */
+static int
+head_overdue(const struct conn *c, uint64_t now)
+{
+	return c->be == BE_OPEN && c->unanswered && !c->finishing &&
+	    !atomic_load(&c->loop->fe->in_request[c->bport]) &&
+	    now - c->t_asked >= FRONT_HEAD_MS;
+}
+
 static void
 loop_timers(struct loop *lp, uint64_t now)
 {
@@ -764,6 +799,13 @@ loop_timers(struct loop *lp, uint64_t now)
 			break;
 		conn_kill(c, "idle timeout");
 	}
+	/* A waiter that has not sent a whole head yet gives up its place. */
+	for (n = lp->waitq.next; n != &lp->waitq; n = next) {
+		next = n->next;
+		c = LINK_OWNER(n, struct conn, wait);
+		if (now - c->t_wait >= FRONT_HEAD_MS && !head_seen(c))
+			conn_kill(c, "request head not complete in time");
+	}
 	while (!list_empty(&lp->waitq)) {
 		c = LINK_OWNER(lp->waitq.next, struct conn, wait);
 		if (now - c->t_wait < fe->queue_ms)
@@ -777,6 +819,8 @@ loop_timers(struct loop *lp, uint64_t now)
 		c = LINK_OWNER(n, struct conn, be_link);
 		if (backend_idle(c, now, idle))
 			backend_close(c);
+		else if (head_overdue(c, now))
+			conn_kill(c, "request head not complete in time");
 	}
 }
 

@@ -28,6 +28,12 @@
 #define FRONT_CACHE_ENTRIES	8192	/* session cache; 100 bytes each */
 #define FRONT_RELEASE_BUSY_MS	20	/* idle backend, others waiting */
 #define FRONT_RELEASE_IDLE_MS	2000	/* idle backend, nobody waiting */
+/*
+ * A backend slot held by a request whose head civetweb has not finished
+ * reading (a client that sends part of a request and stops) is taken
+ * back after this long: a slow client cannot pin the workers.
+ */
+#define FRONT_HEAD_MS		3000
 #define FRONT_DRAIN_MS		1000	/* read-and-discard after close */
 /* Enough to swallow the rest of a body refused with 413 (--max-body and
  * more), so the client reads the reply instead of a reset. */
@@ -166,6 +172,7 @@ struct conn {
 	uint64_t		 t_start;
 	uint64_t		 t_active;
 	uint64_t		 t_be_io;
+	uint64_t		 t_asked;	/* when unanswered was set */
 	uint64_t		 t_wait;
 	uint64_t		 t_drain;
 	struct sockaddr_storage	 peer;

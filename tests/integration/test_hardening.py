@@ -201,3 +201,63 @@ def test_unsigned_large_body_is_refused_before_it_is_read():
     assert got and got[0].startswith(b"HTTP/1.1 401"), got
     assert time.time() - t0 < 3
     assert b"Connection: close" in got[0]
+
+
+def test_partial_request_heads_do_not_pin_the_workers():
+    s = Server("slowheads", args=["--threads", "4"]).start()
+    pinned = []
+    try:
+        for _ in range(4):      # as many as there are workers
+            p = s.raw_socket(timeout=15)
+            p.sendall(b"GET /api/whoami HTTP/1.1\r\nHost: x\r\n")
+            pinned.append(p)
+        time.sleep(0.5)
+        t0 = time.time()
+        s.close_conn()
+        r = s.call("GET", "/api/whoami")
+        # Served once the stalled heads are dropped (about 3 s), well
+        # before civetweb's own 30 s request timeout.
+        assert r.status == 200, r
+        assert time.time() - t0 < 15
+        closed = 0
+        for p in pinned:
+            p.settimeout(10)
+            try:
+                if p.recv(1) == b"":
+                    closed += 1
+            except OSError:
+                closed += 1
+        assert closed == len(pinned), closed
+    finally:
+        for p in pinned:
+            p.close()
+        s.stop()
+
+
+def test_json_with_too_many_values_is_400():
+    s = server()
+    ok = b"[" + b",".join([b"1"] * 20000) + b"]"
+    r = s.call("POST", "/api/data", ok)
+    assert r.status == 200, r
+    big = b"[" + b",".join([b"{}"] * 20001) + b"]"
+    r = s.call("POST", "/api/data", big)
+    assert r.status == 400 and r.json()["error"] == "invalid_json", r
+    # Commas inside strings are not values.
+    r = s.call("POST", "/api/data", json.dumps({"s": "," * 50000}))
+    assert r.status == 200, r
+    alive(s)
+
+
+def test_a_one_second_window_needs_few_nonce_tables():
+    s = Server("window1", args=["--window", "1"]).start()
+    try:
+        for _ in range(5):
+            assert s.call("GET", "/api/whoami").status == 200
+        db = sqlite3.connect(os.path.join(s.data_dir, "apiserver.db"))
+        n = db.execute("SELECT count(*) FROM sqlite_schema WHERE type = "
+                       "'table' AND name LIKE 'nonce\\_%' ESCAPE '\\'"
+                       ).fetchone()[0]
+        db.close()
+        assert 1 <= n <= 2, n
+    finally:
+        s.stop()
