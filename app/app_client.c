@@ -86,7 +86,7 @@ static const struct {
 	{ "--include", "-i", 0, VERB_CALL,
 	    "print the response status line and headers before the body" },
 	{ "--max-time", NULL, 1, VERB_CALL,
-	    "seconds each connect, send or receive may take (30)" },
+	    "seconds the whole call may take (30)" },
 	{ "--batch", NULL, 1, VERB_SIGN,
 	    "with --raw: N requests, each with a fresh nonce (<= 10000000)" },
 	{ "--raw", NULL, 0, VERB_SIGN,

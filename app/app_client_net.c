@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -26,6 +27,7 @@ struct app_conn {
 	unsigned char	 buf[16384];	/* read-ahead of the response */
 	size_t		 pos, len;
 	int		 eof;
+	time_t		 deadline;	/* --max-time for the whole call */
 };
 
 static int
@@ -217,6 +219,7 @@ app_conn_open(const struct app_url *u, const struct app_tls_opts *t,
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct app_conn *c;
+	time_t start = time(NULL);
 	int rc, fd = -1, saved = 0;
 
 	*out = NULL;
@@ -252,6 +255,7 @@ app_conn_open(const struct app_url *u, const struct app_tls_opts *t,
 		return fail(err, errlen, "out of memory");
 	}
 	c->fd = fd;
+	c->deadline = start + (time_t)timeout_s;
 	if (u->tls && app_tls_open(fd, u->host, u->host_is_ip, t, &c->tls,
 	    err, errlen) != 0) {
 		app_conn_close(c);
@@ -333,6 +337,10 @@ fill(struct app_conn *c, char *err, size_t errlen)
 		return 1;
 	if (c->eof)
 		return 0;
+	/* A server that drips bytes cannot stretch the call past its limit. */
+	if (time(NULL) > c->deadline)
+		return fail(err, errlen, "timed out (--max-time) reading the "
+		    "response");
 	n = app_conn_read(c, c->buf, sizeof(c->buf), err, errlen);
 	if (n < 0)
 		return -1;
@@ -412,8 +420,9 @@ copy_chunked(struct app_conn *c, FILE *out, char *err, size_t errlen)
 	char line[APP_CLIENT_LINE_MAX], *end;
 
 	for (;;) {
-		if (read_line(c, line, sizeof(line), &used, SIZE_MAX, err,
-		    errlen) != 0)
+		/* Chunk-size lines count against the response limit too. */
+		if (read_line(c, line, sizeof(line), &used,
+		    APP_CLIENT_RESPONSE_MAX, err, errlen) != 0)
 			return -1;
 		errno = 0;
 		size = strtoull(line, &end, 16);
@@ -424,8 +433,8 @@ copy_chunked(struct app_conn *c, FILE *out, char *err, size_t errlen)
 			break;
 		if (size > APP_CLIENT_RESPONSE_MAX ||
 		    copy_body(c, size, 0, &total, out, err, errlen) != 0 ||
-		    read_line(c, line, sizeof(line), &used, SIZE_MAX, err,
-		    errlen) != 0)
+		    read_line(c, line, sizeof(line), &used,
+		    APP_CLIENT_RESPONSE_MAX, err, errlen) != 0)
 			return size > APP_CLIENT_RESPONSE_MAX ? fail(err,
 			    errlen, "response body too large") : -1;
 		if (line[0] != '\0')

@@ -423,3 +423,42 @@ def test_vectors_file_matches_python_and_c():
         sig = hmac.new(v["secret"].encode(), canon.encode(),
                        hashlib.sha256).hexdigest()
         assert sig == v["signature"], v["description"]
+
+
+def test_call_max_time_bounds_a_dripping_server():
+    """A server that sends one byte a second cannot hold call past
+    --max-time (a local test server of our own on 127.0.0.1)."""
+    import socket
+    import threading
+    s = server()
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    port = lsock.getsockname()[1]
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = lsock.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(30):
+            if stop.is_set():
+                break
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+            time.sleep(1)
+        conn.close()
+
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    t0 = time.time()
+    p = run([lib.BIN, "call", "--credential", cred_path(s), "--max-time",
+             "2", "GET", "http://127.0.0.1:%d/api/whoami" % port])
+    took = time.time() - t0
+    stop.set()
+    lsock.close()
+    assert p.returncode == 1, p
+    assert b"timed out" in p.stderr, p.stderr
+    assert took < 8, took
