@@ -189,6 +189,7 @@ conn_kill(struct conn *c, const char *why)
 	list_del(&c->lru);
 	list_del(&c->phase);
 	list_del(&c->wait);
+	list_del(&c->headw);
 	close(c->cfd);
 	c->cfd = -1;
 	c->state = CS_DEAD;
@@ -363,8 +364,25 @@ relay_to_backend(struct conn *c, const unsigned char *buf, size_t len,
 
 	if (c->finishing)
 		return (ssize_t)len;	/* the reply is on its way: drop */
-	if (c->be == BE_NONE)
+	if (c->be == BE_NONE) {
+		/*
+		 * A backend slot goes to a whole request head only: a client
+		 * that sends part of one and stops waits here, holding no
+		 * civetweb worker.  After FRONT_HEAD_MS it may ask anyway (a
+		 * head split over TLS records can only move on that way).
+		 */
+		if (!c->head_forced && len < FRONT_HEAD_GATE &&
+		    memmem(buf, len, "\r\n\r\n", 4) == NULL) {
+			if (!list_linked(&c->headw)) {
+				c->t_head = now;
+				list_add_tail(&c->loop->headwait, &c->headw);
+			}
+			return 0;
+		}
+		list_del(&c->headw);
+		c->head_forced = 0;
 		return backend_request(c, now) == 0 ? 0 : -1;
+	}
 	if (c->be != BE_OPEN || !c->b_wr || c->b_shut)
 		return 0;
 	for (;;) {
@@ -759,11 +777,10 @@ head_seen(struct conn *c)
 /*
  * 1 if c holds a backend slot for bytes that are not yet a whole request
  * head: sent, unanswered, and civetweb not inside a request (it marks
- * that once the head is complete) for FRONT_HEAD_MS.
- * XXX: a slot is granted before the head is complete, so clients that
- * stall heads in greater numbers than there are slots can still make
- * others wait a few seconds per round (or get a 503 after the queue
- * timeout); granting slots only to complete heads would end that.
+ * that once the head is complete) for FRONT_HEAD_MS.  A slot is only
+ * asked for with a whole head in hand (relay_to_backend), so this catches
+ * what slips past that: a head stalled after the gate gave up waiting, or
+ * the next request on a connection that kept its backend.
  */
 static int
 head_overdue(const struct conn *c, uint64_t now)
@@ -798,6 +815,15 @@ loop_timers(struct loop *lp, uint64_t now)
 		if (now - c->t_active < fe->idle_ms)
 			break;
 		conn_kill(c, "idle timeout");
+	}
+	/* Unfinished heads, oldest first: let them ask for a slot now. */
+	while (!list_empty(&lp->headwait)) {
+		c = LINK_OWNER(lp->headwait.next, struct conn, headw);
+		if (now - c->t_head < FRONT_HEAD_MS)
+			break;
+		list_del(&c->headw);
+		c->head_forced = 1;
+		conn_pump(c, now);
 	}
 	/* A waiter that has not sent a whole head yet gives up its place. */
 	for (n = lp->waitq.next; n != &lp->waitq; n = next) {
@@ -853,6 +879,10 @@ loop_timeout(struct loop *lp, uint64_t now)
 	if (!list_empty(&lp->waitq)) {
 		c = LINK_OWNER(lp->waitq.next, struct conn, wait);
 		LOOP_EARLIER(c->t_wait + fe->queue_ms);
+	}
+	if (!list_empty(&lp->headwait)) {
+		c = LINK_OWNER(lp->headwait.next, struct conn, headw);
+		LOOP_EARLIER(c->t_head + FRONT_HEAD_MS);
 	}
 	idle = atomic_load(&fe->nwaiting) > 0 ? FRONT_RELEASE_BUSY_MS :
 	    FRONT_RELEASE_IDLE_MS;
@@ -982,6 +1012,7 @@ loop_init(struct fw_front *fe, struct loop *lp, char *err, size_t errlen)
 	list_init(&lp->handshake);
 	list_init(&lp->drain);
 	list_init(&lp->waitq);
+	list_init(&lp->headwait);
 	list_init(&lp->backends);
 	list_init(&lp->dead);
 	list_init(&lp->granted);

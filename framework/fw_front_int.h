@@ -34,6 +34,8 @@
  * back after this long: a slow client cannot pin the workers.
  */
 #define FRONT_HEAD_MS		3000
+/* A head this long without its end is passed on for civetweb to judge. */
+#define FRONT_HEAD_GATE		16384
 #define FRONT_DRAIN_MS		1000	/* read-and-discard after close */
 /* Enough to swallow the rest of a body refused with 413 (--max-body and
  * more), so the client reads the reply instead of a reset. */
@@ -168,11 +170,13 @@ struct conn {
 	unsigned		 finishing:1;	/* fw_front_finish asked */
 	unsigned		 slot_granted:1;	/* under slot_mu */
 	unsigned		 got_bytes:1;	/* client sent something */
+	unsigned		 head_forced:1;	/* ask for a slot without a head */
 	size_t			 drained;
 	uint64_t		 t_start;
 	uint64_t		 t_active;
 	uint64_t		 t_be_io;
 	uint64_t		 t_asked;	/* when unanswered was set */
+	uint64_t		 t_head;	/* first byte of an unfinished head */
 	uint64_t		 t_wait;
 	uint64_t		 t_drain;
 	struct sockaddr_storage	 peer;
@@ -183,6 +187,7 @@ struct conn {
 	struct link		 lru;		/* loop->lru, all live conns */
 	struct link		 phase;		/* handshake or drain list */
 	struct link		 wait;		/* loop->waitq */
+	struct link		 headw;		/* loop->headwait */
 	struct link		 gwait;		/* waiters/granted, slot_mu */
 	struct link		 be_link;	/* loop->backends */
 	struct link		 dead;		/* loop->dead */
@@ -200,6 +205,7 @@ struct loop {
 	struct link	 handshake;
 	struct link	 drain;
 	struct link	 waitq;
+	struct link	 headwait;	/* no slot asked until a whole head */
 	struct link	 backends;
 	struct link	 dead;
 	struct link	 granted;	/* under fe->slot_mu */
