@@ -229,6 +229,18 @@ oom:
 }
 
 /* Copy the decoded key out of the decoder into memory we own. */
+
+/* Copy len bytes to *p and move *p past them; returns where they went. */
+static unsigned char *
+creds_take(unsigned char **p, const unsigned char *src, size_t len)
+{
+	unsigned char *at = *p;
+
+	memcpy(at, src, len);
+	*p += len;
+	return at;
+}
+
 static int
 creds_keep_key(struct fw_tls_creds *c, const br_skey_decoder_context *dc)
 {
@@ -253,26 +265,12 @@ creds_keep_key(struct fw_tls_creds *c, const br_skey_decoder_context *dc)
 	    rk->iqlen;
 	if ((p = c->key_mem = malloc(c->key_mem_len)) == NULL)
 		return -1;
-	c->rsa.n_bitlen = rk->n_bitlen;
-	memcpy(p, rk->p, rk->plen);
-	c->rsa.p = p;
-	c->rsa.plen = rk->plen;
-	p += rk->plen;
-	memcpy(p, rk->q, rk->qlen);
-	c->rsa.q = p;
-	c->rsa.qlen = rk->qlen;
-	p += rk->qlen;
-	memcpy(p, rk->dp, rk->dplen);
-	c->rsa.dp = p;
-	c->rsa.dplen = rk->dplen;
-	p += rk->dplen;
-	memcpy(p, rk->dq, rk->dqlen);
-	c->rsa.dq = p;
-	c->rsa.dqlen = rk->dqlen;
-	p += rk->dqlen;
-	memcpy(p, rk->iq, rk->iqlen);
-	c->rsa.iq = p;
-	c->rsa.iqlen = rk->iqlen;
+	c->rsa = *rk;
+	c->rsa.p = creds_take(&p, rk->p, rk->plen);
+	c->rsa.q = creds_take(&p, rk->q, rk->qlen);
+	c->rsa.dp = creds_take(&p, rk->dp, rk->dplen);
+	c->rsa.dq = creds_take(&p, rk->dq, rk->dqlen);
+	c->rsa.iq = creds_take(&p, rk->iq, rk->iqlen);
 	c->key_type = BR_KEYTYPE_RSA;
 	return 0;
 }

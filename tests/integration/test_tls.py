@@ -299,3 +299,30 @@ def test_plain_http_on_the_tls_port_gets_a_clear_answer():
     # The TLS port still serves TLS.
     s.close_conn()
     assert s.call("GET", "/api/health").status == 200
+
+
+def test_rsa_certificate_and_pkcs1_key_serve_ecdhe_rsa():
+    need("openssl")
+    d = os.path.join(lib.TMP_ROOT, "rsa")
+    os.makedirs(d)
+    cert, k8, k1 = (os.path.join(d, n) for n in ("c.pem", "k8.pem",
+                                                 "k1.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", k8, "-out", cert, "-days", "2",
+                    "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True,
+                   capture_output=True, timeout=60)
+    subprocess.run(["openssl", "rsa", "-in", k8, "-traditional", "-out",
+                    k1], check=True, capture_output=True, timeout=60)
+    for key in (k8, k1):
+        s = Server("rsa-" + os.path.basename(key),
+                   args=["--cert", cert, "--key", key]).start()
+        try:
+            ctx = ssl.create_default_context(cafile=cert)
+            with socket.create_connection(("127.0.0.1", s.port), 5) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as t:
+                    assert t.cipher()[0].startswith("ECDHE-RSA-"), t.cipher()
+            s.ssl_context = lambda: ssl.create_default_context(cafile=cert)
+            assert s.call("GET", "/api/whoami").status == 200
+        finally:
+            s.stop()
